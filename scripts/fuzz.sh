@@ -16,8 +16,10 @@ for t in $targets; do
   mkdir -p "$work"
   seeds=()
   [[ -d "$root/fuzz/corpus/$t" ]] && seeds+=("$root/fuzz/corpus/$t")
+  dict=()
+  [[ -f "$root/fuzz/$t.dict" ]] && dict=(-dict="$root/fuzz/$t.dict")
   echo "-- $t (${secs}s)"
-  "$build/$t" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 -timeout=10 \
+  "$build/$t" "${dict[@]}" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 -timeout=10 \
       -print_final_stats=1 "$work" "${seeds[@]}" 2>"$build/$t.log" || {
     tail -n 60 "$build/$t.log"; echo "fuzzer $t failed"; exit 1; }
   grep -E "stat::number_of_executed_units|Done" "$build/$t.log" | tail -n 2

@@ -10,6 +10,12 @@
  * the bytes left, every count against what those bytes could hold, tensor
  * ranges in bounds, aligned and non-overlapping. It keeps the raw bytes of
  * each value so that a file read and written back is byte-identical.
+ *
+ * Keys and tensor names must be non-empty UTF-8 without NUL bytes; string
+ * values may hold any bytes (real vocabularies carry raw byte tokens), so a
+ * value is not necessarily UTF-8. Version 2 files (same layout) are read;
+ * the writer always writes version 3. general.alignment must be a u32 power
+ * of two up to 1 MiB (as ggml); nested arrays at most 8 deep.
  */
 #ifndef SECNEURON_GGUF_H
 #define SECNEURON_GGUF_H
@@ -56,7 +62,8 @@ typedef struct sn_gguf_str {
 typedef struct sn_gguf_kv {
     sn_gguf_str key;
     sn_gguf_type type;
-    /* For arrays: element type and count (nested arrays are allowed). */
+    /* For arrays: element type and count (nested arrays are allowed);
+     * 0 for other types. */
     sn_gguf_type arr_type;
     uint64_t arr_n;
     const uint8_t *raw;
@@ -150,7 +157,8 @@ void sn_gguf_writer_remove_kv(sn_gguf_writer *w, const char *key);
 /* Copy every key/value of a reader (keeps order). */
 int sn_gguf_writer_copy_kvs(sn_gguf_writer *w, const sn_gguf *g, sn_err *err);
 
-/* Tensor infos, in data order. ne has n_dims entries. */
+/* Tensor infos, in data order. ne has n_dims entries. Duplicate names are
+ * reported when the layout is fixed (write_header, tensor_offset). */
 int sn_gguf_writer_add_tensor(sn_gguf_writer *w, const char *name, sn_dtype type, uint32_t n_dims,
                               const int64_t *ne, sn_err *err);
 
@@ -168,7 +176,10 @@ int sn_gguf_writer_finish(sn_gguf_writer *w, sn_out *out, sn_err *err);
 int sn_gguf_writer_tensor_offset(const sn_gguf_writer *w, uint64_t i, uint64_t *out, sn_err *err);
 
 /* Read a file and write it back unchanged (the round-trip test, and the
- * base of `convert` when the output is GGUF). */
+ * base of `convert` when the output is GGUF). Byte-identical for files laid
+ * out as llama.cpp and gguf-py write them (data in tensor-info order, zero
+ * padding after the infos and after every tensor); any other valid layout
+ * comes out in that canonical layout with the same contents. */
 int sn_gguf_copy_file(const char *in_path, const char *out_path, sn_err *err);
 
 #ifdef __cplusplus

@@ -50,6 +50,11 @@ void sn_out_abort(sn_out *o);
 /* Write a whole buffer to `path` atomically. */
 int sn_write_file_atomic(const char *path, const void *buf, size_t n, unsigned mode, sn_err *err);
 
+/* Tell the kernel we are done with part of a read-only mapping: its pages
+ * leave this process's resident set (they are re-read if touched again).
+ * This is what keeps streaming over a huge mapped file at constant RSS. */
+void sn_mem_release(const void *p, uint64_t n);
+
 /* Peak resident set size of this process in bytes (from getrusage). */
 uint64_t sn_peak_rss(void);
 

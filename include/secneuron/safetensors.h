@@ -48,6 +48,8 @@ typedef struct sn_st {
     uint64_t n_meta;
     char **meta_keys;      /* __metadata__, in file order */
     char **meta_vals;
+    int has_meta;          /* the header had "__metadata__" (maybe empty) */
+    uint64_t *by_name;     /* indices into tensors, sorted by name */
 } sn_st;
 
 int sn_st_open(sn_st **out, const char *path, sn_err *err);
@@ -68,16 +70,27 @@ int sn_st_writer_set_meta(sn_st_writer *w, const char *key, const char *value, s
 /* Returns the tensor's index (>= 0) or -1. shape in PyTorch order. */
 int sn_st_writer_add_tensor(sn_st_writer *w, const char *name, sn_dtype type, uint32_t n_dims,
                             const int64_t *shape, sn_err *err);
-/* Lay tensors out as the reference writer does (by dtype size, largest
- * first, then by name). Without this call they are laid out in the order
- * they were added. */
+/* Write "__metadata__" even if no key is set (as {}): the reference writer
+ * does when it is given an empty map, and sn_st_copy_file keeps that. */
+void sn_st_writer_keep_meta(sn_st_writer *w);
+/* Lay tensors out as the reference writer's prepare() does: by dtype in
+ * the descending order of the crate's Dtype enum (U64, I64, F64, C64, F32,
+ * U32, I32, BF16, F16, U16, I16, F8_E8M0, F8_E4M3, F8_E5M2, I8, U8, ...,
+ * BOOL: roughly largest first), then by name (bytewise). Without this call
+ * they are laid out in the order they were added; tensors added after it
+ * are inserted in place. */
 void sn_st_writer_sort_reference(sn_st_writer *w);
 uint64_t sn_st_writer_count(const sn_st_writer *w);
 /* Index (as returned by add_tensor) of the k-th tensor in data order. */
 int sn_st_writer_order(const sn_st_writer *w, uint64_t k);
 int sn_st_writer_write_header(sn_st_writer *w, sn_out *out, sn_err *err);
+/* Bytes of the data buffer: the tensors' bytes, back to back, in data
+ * order; any split into calls. */
 int sn_st_writer_write_data(sn_st_writer *w, sn_out *out, const void *buf, size_t n, sn_err *err);
+/* Check that every data byte was written. The caller then commits `out`. */
 int sn_st_writer_finish(sn_st_writer *w, sn_out *out, sn_err *err);
+/* Byte size of tensor `index` (as returned by add_tensor). */
+uint64_t sn_st_writer_tensor_bytes(const sn_st_writer *w, int index);
 
 /* Read a file and write it back through the writer. */
 int sn_st_copy_file(const char *in_path, const char *out_path, sn_err *err);

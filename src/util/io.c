@@ -211,6 +211,14 @@ int sn_write_file_atomic(const char *path, const void *buf, size_t n, unsigned m
     return sn_out_commit(o, err);
 }
 
+void sn_mem_release(const void *p, uint64_t n) {
+    long pg = sysconf(_SC_PAGESIZE);
+    uintptr_t a = (uintptr_t)p, b = a + (uintptr_t)n;
+    a = (a + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1); /* whole pages inside [p, p+n) only */
+    b &= ~((uintptr_t)pg - 1);
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
 uint64_t sn_peak_rss(void) {
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
