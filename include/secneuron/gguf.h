@@ -175,6 +175,12 @@ int sn_gguf_writer_finish(sn_gguf_writer *w, sn_out *out, sn_err *err);
  * all tensors are added); lets callers plan byte ranges before writing. */
 int sn_gguf_writer_tensor_offset(const sn_gguf_writer *w, uint64_t i, uint64_t *out, sn_err *err);
 
+/* Absolute offset (from the start of the output) of the encoded value of
+ * `key` (after its type field; a string's bytes start 8 further), valid
+ * after write_header. Lets a caller reserve a fixed-size value and patch it
+ * with sn_out_pwrite() once the data is written. */
+int sn_gguf_writer_kv_offset(const sn_gguf_writer *w, const char *key, uint64_t *out, sn_err *err);
+
 /* Read a file and write it back unchanged (the round-trip test, and the
  * base of `convert` when the output is GGUF). Byte-identical for files laid
  * out as llama.cpp and gguf-py write them (data in tensor-info order, zero

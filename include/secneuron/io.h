@@ -40,6 +40,9 @@ int sn_out_open(sn_out **out, const char *path, unsigned mode, sn_err *err);
 int sn_out_write(sn_out *o, const void *buf, size_t n, sn_err *err);
 /* Write n zero bytes. */
 int sn_out_zeros(sn_out *o, uint64_t n, sn_err *err);
+/* Overwrite bytes already written (at an offset below sn_out_tell()):
+ * for values that are known only once everything after them is written. */
+int sn_out_pwrite(sn_out *o, uint64_t offset, const void *buf, size_t n, sn_err *err);
 /* Bytes written so far. */
 uint64_t sn_out_tell(const sn_out *o);
 /* Flush, fsync and rename into place; frees o whatever the outcome. */

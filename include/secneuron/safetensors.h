@@ -86,6 +86,10 @@ int sn_st_writer_order(const sn_st_writer *w, uint64_t k);
 int sn_st_writer_write_header(sn_st_writer *w, sn_out *out, sn_err *err);
 /* Bytes of the data buffer: the tensors' bytes, back to back, in data
  * order; any split into calls. */
+/* Absolute offset of the text of metadata value `key` in the output,
+ * valid after write_header. A value made only of characters JSON does not
+ * escape can be reserved and patched later with sn_out_pwrite(). */
+int sn_st_writer_meta_offset(const sn_st_writer *w, const char *key, uint64_t *out, sn_err *err);
 int sn_st_writer_write_data(sn_st_writer *w, sn_out *out, const void *buf, size_t n, sn_err *err);
 /* Check that every data byte was written. The caller then commits `out`. */
 int sn_st_writer_finish(sn_st_writer *w, sn_out *out, sn_err *err);

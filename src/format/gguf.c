@@ -1025,6 +1025,22 @@ int sn_gguf_writer_tensor_offset(const sn_gguf_writer *w, uint64_t i, uint64_t *
     return 0;
 }
 
+int sn_gguf_writer_kv_offset(const sn_gguf_writer *w, const char *key, uint64_t *out, sn_err *err) {
+    if (w->state == W_BUILDING)
+        return sn_fail(err, SN_EINVAL, "gguf writer: key offsets are known once the header is written");
+    uint64_t off = w->base + 24;
+    for (uint64_t i = 0; i < w->n_kv; i++) {
+        const wkv *kv = &w->kv[i];
+        off += 8 + kv->key_len + 4;
+        if (!strcmp(kv->key, key)) {
+            *out = off;
+            return 0;
+        }
+        off += kv->raw_len;
+    }
+    return sn_fail(err, SN_EINVAL, "gguf writer: no key '%s'", key);
+}
+
 static int wbytes(sn_gguf_writer *w, sn_out *out, const void *p, size_t n, sn_err *err) {
     if (sn_out_write(out, p, n, err)) {
         w->state = W_FAILED;

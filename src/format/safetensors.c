@@ -572,6 +572,8 @@ struct sn_st_writer {
     int sorted;     /* order follows sort_reference */
     int header_done;
     uint64_t total, written;
+    uint64_t header_start; /* sn_out position of the 8-byte length      */
+    uint64_t *meta_pos;    /* where each metadata value's text starts    */
 };
 
 /* Position of each dtype in the crate's `enum Dtype` (derive(Ord) compares
@@ -626,6 +628,7 @@ void sn_st_writer_free(sn_st_writer *w) {
     for (uint64_t i = 0; i < w->n; i++) free(w->t[i].name);
     free(w->t);
     free(w->order);
+    free(w->meta_pos);
     free(w);
 }
 
@@ -836,6 +839,17 @@ static void sb_json_string(strbuf *b, const char *s) {
     sb_put(b, "\"", 1);
 }
 
+int sn_st_writer_meta_offset(const sn_st_writer *w, const char *key, uint64_t *out, sn_err *err) {
+    if (!w->header_done)
+        return sn_fail(err, SN_EINVAL, "safetensors writer: metadata offsets are known once the header is written");
+    for (uint64_t i = 0; i < w->n_meta; i++)
+        if (!strcmp(w->meta_keys[i], key)) {
+            *out = w->header_start + 8 + w->meta_pos[i];
+            return 0;
+        }
+    return sn_fail(err, SN_EINVAL, "safetensors writer: no metadata key '%s'", key);
+}
+
 int sn_st_writer_write_header(sn_st_writer *w, sn_out *out, sn_err *err) {
     if (w->header_done) return sn_fail(err, SN_EINVAL, "safetensors writer: header written twice");
     char **names = w->n ? malloc(w->n * sizeof *names) : NULL;
@@ -846,6 +860,9 @@ int sn_st_writer_write_header(sn_st_writer *w, sn_out *out, sn_err *err) {
     if (dup) return -1;
 
     strbuf b = {0};
+    free(w->meta_pos);
+    w->meta_pos = calloc(w->n_meta ? w->n_meta : 1, sizeof *w->meta_pos);
+    if (!w->meta_pos) return sn_fail(err, SN_ENOMEM, "out of memory");
     sb_put(&b, "{", 1);
     if (w->n_meta || w->keep_meta) {
         sb_str(&b, "\"__metadata__\":{");
@@ -853,6 +870,7 @@ int sn_st_writer_write_header(sn_st_writer *w, sn_out *out, sn_err *err) {
             if (i) sb_put(&b, ",", 1);
             sb_json_string(&b, w->meta_keys[i]);
             sb_put(&b, ":", 1);
+            w->meta_pos[i] = b.len + 1; /* after the opening quote */
             sb_json_string(&b, w->meta_vals[i]);
         }
         sb_put(&b, "}", 1);
@@ -892,6 +910,7 @@ int sn_st_writer_write_header(sn_st_writer *w, sn_out *out, sn_err *err) {
     }
     uint8_t len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (uint8_t)((uint64_t)b.len >> (8 * i));
+    w->header_start = sn_out_tell(out);
     int rc = sn_out_write(out, len8, 8, err) || sn_out_write(out, b.p, b.len, err) ? -1 : 0;
     free(b.p);
     if (rc) return -1;

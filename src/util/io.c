@@ -171,6 +171,27 @@ int sn_out_zeros(sn_out *o, uint64_t n, sn_err *err) {
 
 uint64_t sn_out_tell(const sn_out *o) { return o->written; }
 
+int sn_out_pwrite(sn_out *o, uint64_t offset, const void *buf, size_t n, sn_err *err) {
+    if (offset > o->written || n > o->written - offset)
+        return sn_fail(err, SN_EINVAL, "%s: patch of %zu bytes at %llu is past what was written", o->dst, n,
+                       (unsigned long long)offset);
+    if (out_flush(o, err)) return -1;
+    const uint8_t *p = buf;
+    while (n) {
+        ssize_t w = pwrite(o->fd, p, n, (off_t)offset);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return sn_fail(err, SN_EIO, "%s: write failed: %s", o->dst, strerror(errno));
+        }
+        p += w;
+        n -= (size_t)w;
+        offset += (uint64_t)w;
+    }
+    return 0;
+}
+
+
+
 int sn_out_commit(sn_out *o, sn_err *err) {
     if (out_flush(o, err) != 0 || fsync(o->fd) != 0) {
         if (err && err->code == SN_OK) sn_fail(err, SN_EIO, "%s: fsync failed", o->dst);

@@ -1,0 +1,62 @@
+/*
+ * protect_internal.h: what the protection files share (internal).
+ */
+#ifndef SN_PROTECT_INTERNAL_H
+#define SN_PROTECT_INTERNAL_H
+
+#include <cjson/cJSON.h>
+
+#include "secneuron/protect.h"
+
+/* ---- plan helpers (plan.c) ---- */
+int sn_unit_cmp(const void *a, const void *b);
+void sn_hex(const uint8_t *b, size_t n, char *out);
+int sn_unhex(const char *s, uint8_t *b, size_t n);
+cJSON *sn_units_to_json(const sn_unit *u, int n);
+int sn_units_from_json(const cJSON *o, sn_unit **out, int *n_out, const char *where, sn_err *err);
+
+/*
+ * The selection map (selection.c): for every tensor that holds encrypted
+ * bytes, which rows (or which byte ranges of every row) belong to which
+ * group. A tensor is selected by rows or by columns, never both, and no
+ * byte belongs to two groups.
+ */
+typedef struct sn_sel_group {
+    uint32_t *rows;      /* sorted file rows (rows mode)                 */
+    uint64_t n_rows;
+    uint32_t (*ranges)[2]; /* sorted [begin, end) byte ranges of a row (cols mode) */
+    uint64_t n_ranges;
+    uint64_t bytes;      /* bytes of this group in this tensor           */
+} sn_sel_group;
+
+enum { SN_SEL_ROWS = 1, SN_SEL_COLS = 2 };
+
+typedef struct sn_sel_tensor {
+    int tensor;          /* index into sn_model.tensors */
+    int mode;            /* SN_SEL_ROWS or SN_SEL_COLS   */
+    uint64_t rows, row_bytes;
+    uint64_t rel;        /* data-relative offset in the output, set by the caller */
+    sn_sel_group *g;     /* [n_groups]                   */
+} sn_sel_tensor;
+
+typedef struct sn_selection {
+    int n_groups;
+    int n_t;
+    sn_sel_tensor *t;    /* sorted by rel once sn_selection_place() is called */
+    uint64_t *group_bytes;
+    uint64_t *group_units;
+    uint64_t *group_units_rows_only; /* units whose quantized columns stay plaintext */
+} sn_selection;
+
+int sn_selection_build(sn_selection **out, const sn_model *m, const sn_plan *p, sn_err *err);
+void sn_selection_free(sn_selection *s);
+/* Give each selected tensor its data-relative offset (rel[i] for model
+ * tensor i) and sort them by it. */
+void sn_selection_place(sn_selection *s, const uint64_t *rel);
+
+/* Visit group g's pieces inside data-relative [a, b), in ascending order.
+ * fn returns non-zero to stop. Returns the bytes visited. */
+typedef int (*sn_piece_fn)(void *ctx, uint64_t off, uint64_t len);
+uint64_t sn_selection_pieces(const sn_selection *s, int g, uint64_t a, uint64_t b, sn_piece_fn fn, void *ctx);
+
+#endif
