@@ -186,6 +186,10 @@ int sn_unit_spans(const sn_model *m, sn_unit_kind kind, int layer, int index, sn
 /* How many units of a kind a layer has. */
 int sn_unit_count(const sn_model *m, sn_unit_kind kind);
 
+/* Write a Llama GGUF of the given shape with random N(0, 0.02) weights
+ * (norms 1), matrices in `type`, streaming: for benchmarks and tests. */
+int sn_model_write_random(const char *path, const sn_arch *arch, sn_dtype type, uint64_t seed, sn_err *err);
+
 #ifdef __cplusplus
 }
 #endif

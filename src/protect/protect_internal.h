@@ -48,6 +48,7 @@ typedef struct sn_selection {
     uint64_t *group_units_rows_only; /* units whose quantized columns stay plaintext */
 } sn_selection;
 
+int sn_u32_cmp(const void *a, const void *b);
 int sn_selection_build(sn_selection **out, const sn_model *m, const sn_plan *p, sn_err *err);
 void sn_selection_free(sn_selection *s);
 /* Give each selected tensor its data-relative offset (rel[i] for model

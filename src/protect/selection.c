@@ -180,6 +180,11 @@ done:
     return rc;
 }
 
+int sn_u32_cmp(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
 static int cmp_rel(const void *a, const void *b) {
     const sn_sel_tensor *x = a, *y = b;
     return (x->rel > y->rel) - (x->rel < y->rel);
