@@ -175,7 +175,14 @@ static void check_detection(const char *model_path, const char *label, double sh
     sn_detect_result_free(r0);
     int seeds = getenv("SN_DETECT_SEEDS") ? atoi(getenv("SN_DETECT_SEEDS")) : 1;
     tally tl = {0};
-    for (int k = 0; k < (seeds > 0 ? seeds : 1); k++) detect_once(m, label, share, seed + 1000u * (uint64_t)k, &tl, k == 0);
+    for (int k = 0; k < (seeds > 0 ? seeds : 1); k++) {
+        tally before = tl;
+        detect_once(m, label, share, seed + 1000u * (uint64_t)k, &tl, k == 0);
+        if (getenv("SN_DETECT_VERBOSE") && (tl.fp_r > before.fp_r || tl.fp_c > before.fp_c || tl.tp_r - before.tp_r < tl.rows - before.rows))
+            printf("  %s seed %llu: rows %llu missed, %llu false; columns %llu false\n", label,
+                   (unsigned long long)(seed + 1000u * (uint64_t)k), (unsigned long long)(tl.rows - before.rows - (tl.tp_r - before.tp_r)),
+                   (unsigned long long)(tl.fp_r - before.fp_r), (unsigned long long)(tl.fp_c - before.fp_c));
+    }
     double rec_r = tl.rows ? (double)tl.tp_r / (double)tl.rows : 1;
     double prec_r = tl.tp_r + tl.fp_r ? (double)tl.tp_r / (double)(tl.tp_r + tl.fp_r) : 1;
     double rec_c = tl.cols ? (double)tl.tp_c / (double)tl.cols : 1;
@@ -213,8 +220,11 @@ int main(void) {
     check_detection(convert_to(gen, "gen-q8.gguf", SN_Q8_0), "generated Q8_0", 0.4, 14, 0.999);
     check_detection(convert_to(gen, "gen-q4k.gguf", SN_Q4_K), "generated Q4_K", 0.4, 15, 0.999);
 
-    const char *s = sn_test_shared_opt(M("stories260K-f32.gguf"));
-    if (!s) {
+    /* sn_test_* paths live in a rotating buffer: keep our own copy. */
+    char s[4096];
+    const char *sp = sn_test_shared_opt(M("stories260K-f32.gguf"));
+    snprintf(s, sizeof s, "%s", sp ? sp : "");
+    if (!sp) {
         printf("SKIP (partly): the stories260K files are absent; generated models were checked\n");
     } else {
         check_detection(s, "stories260K F32", 0.3, 21, 0.999);
