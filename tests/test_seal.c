@@ -64,7 +64,7 @@ static int fake_unwrap(void *ctx, const char *policy, const uint8_t *blob, size_
     return 0;
 }
 
-static sn_keywrap kw_of(fake_kw *f) { return (sn_keywrap){f, fake_wrap, fake_unwrap}; }
+static sn_keywrap kw_of(fake_kw *f) { return (sn_keywrap){f, fake_wrap, fake_unwrap, NULL}; }
 
 /* ---- plans ---------------------------------------------------------------- */
 

@@ -153,10 +153,11 @@ int sn_name_hf_to_gguf(const char *hf, char *out, size_t cap);
  */
 typedef enum sn_unit_kind {
     SN_UNIT_FFN = 1,   /* FFN neuron: gate row, up row, down column          */
-    SN_UNIT_HEAD,      /* query head h: its head_dim rows of Q, columns of O */
+    SN_UNIT_HEAD,      /* query head h: its head_dim rows of Q, columns of O
+                          (and Q bias elements when the model has biases)   */
     SN_UNIT_VO,        /* value channel c < n_kv*head_dim: row c of V and the
                           columns of O that read it (one per query head of
-                          its group)                                         */
+                          its group), and its V bias element                 */
     SN_UNIT_QK,        /* rotary pair p < n_kv*head_dim/2: the two K rows that
                           rotate together and the same two Q rows of every
                           query head of the group: one frequency of one KV

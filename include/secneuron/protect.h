@@ -95,6 +95,10 @@ typedef struct sn_keywrap {
                 sn_err *err);
     int (*unwrap)(void *ctx, const char *policy, const uint8_t *blob, size_t blob_len,
                   uint8_t key[SN_GROUP_KEY_BYTES], sn_err *err);
+    /* Optional: SN_DIGEST_BYTES naming the key authority (for CP-ABE, the
+     * setup). Recorded at encryption; a decryption key from another
+     * authority is then refused with a message that says so. */
+    const uint8_t *authority;
 } sn_keywrap;
 
 /* ---- encryption ------------------------------------------------------------- */

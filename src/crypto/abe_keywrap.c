@@ -59,10 +59,12 @@ void sn_abe_keywrap_for_mpk(sn_keywrap *kw, const sn_abe_mpk *mpk) {
     kw->ctx = (void *)(uintptr_t)mpk;
     kw->wrap = mpk_wrap;
     kw->unwrap = mpk_unwrap;
+    kw->authority = sn_abe_mpk_setup_id(mpk);
 }
 
 void sn_abe_keywrap_for_key(sn_keywrap *kw, const sn_abe_key *key) {
     kw->ctx = (void *)(uintptr_t)key;
     kw->wrap = key_wrap;
     kw->unwrap = key_unwrap;
+    kw->authority = sn_abe_key_setup_id(key);
 }

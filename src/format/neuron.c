@@ -63,7 +63,8 @@ static int add_rows(span_list *l, const sn_tensor *t, int ti, int64_t row, int64
     return 0;
 }
 
-/* Columns [col, col+n) of a matrix: a piece of every row. In a
+/* Columns [col, col+n) of a matrix: a piece of every row (of a vector,
+ * a bias: its elements, the vector being one row). In a
  * block-quantized type the piece shares blocks with its neighbours unless
  * it is block-aligned: then separable = 0 and the span covers the blocks
  * that contain it. */
@@ -97,7 +98,7 @@ int sn_unit_spans(const sn_model *m, sn_unit_kind kind, int layer, int index, sn
     if (index < 0 || index >= count)
         return sn_fail(err, SN_EINVAL, "%s unit %d out of range (layer has %d)", sn_unit_kind_name(kind), index, count);
     int group = a->n_heads / a->n_kv_heads, hd = a->head_dim;
-    if (2 + 2 * group > SN_MAX_UNIT_SPANS)
+    if (4 + 4 * group > SN_MAX_UNIT_SPANS)
         return sn_fail(err, SN_EUNSUPPORTED, "%d query heads per KV head is more than unit addressing handles", group);
     int ti;
     const sn_tensor *t;
@@ -117,6 +118,10 @@ int sn_unit_spans(const sn_model *m, sn_unit_kind kind, int layer, int index, sn
         add_rows(&l, t, ti, (int64_t)index * hd, hd);
         if (!(t = need(m, layer, SN_ROLE_ATTN_O, &ti, err))) return -1;
         add_cols(&l, t, ti, (int64_t)index * hd, hd);
+        if (a->has_qkv_bias) { /* a dead head must not keep its bias */
+            if (!(t = need(m, layer, SN_ROLE_ATTN_Q_BIAS, &ti, err))) return -1;
+            add_cols(&l, t, ti, (int64_t)index * hd, hd);
+        }
         break;
     case SN_UNIT_VO: {
         /* Value channel c of KV head g feeds column h*hd + i of O for each
@@ -126,6 +131,10 @@ int sn_unit_spans(const sn_model *m, sn_unit_kind kind, int layer, int index, sn
         if (!(t = need(m, layer, SN_ROLE_ATTN_O, &ti, err))) return -1;
         int g = index / hd, i = index % hd;
         for (int h = g * group; h < (g + 1) * group; h++) add_cols(&l, t, ti, (int64_t)h * hd + i, 1);
+        if (a->has_qkv_bias) {
+            if (!(t = need(m, layer, SN_ROLE_ATTN_V_BIAS, &ti, err))) return -1;
+            add_cols(&l, t, ti, index, 1);
+        }
         break;
     }
     case SN_UNIT_QK: {
@@ -141,6 +150,16 @@ int sn_unit_spans(const sn_model *m, sn_unit_kind kind, int layer, int index, sn
         for (int h = g * group; h < (g + 1) * group; h++) {
             add_rows(&l, t, ti, (int64_t)h * hd + r0, 1);
             add_rows(&l, t, ti, (int64_t)h * hd + r1, 1);
+        }
+        if (a->has_qkv_bias) {
+            if (!(t = need(m, layer, SN_ROLE_ATTN_K_BIAS, &ti, err))) return -1;
+            add_cols(&l, t, ti, (int64_t)g * hd + r0, 1);
+            add_cols(&l, t, ti, (int64_t)g * hd + r1, 1);
+            if (!(t = need(m, layer, SN_ROLE_ATTN_Q_BIAS, &ti, err))) return -1;
+            for (int h = g * group; h < (g + 1) * group; h++) {
+                add_cols(&l, t, ti, (int64_t)h * hd + r0, 1);
+                add_cols(&l, t, ti, (int64_t)h * hd + r1, 1);
+            }
         }
         break;
     }

@@ -508,7 +508,8 @@ int sn_model_write_zeroed(const sn_model *m, const sn_detect_result *r, const ch
     if (sn_rewrite_layout(m, order, rel, &data_bytes, err) || selection_from_hits(m, r, &sel, err)) goto done;
     sn_selection_place(sel, rel);
     zero_ctx z = {sel};
-    sn_rewrite rw = {.m = m, .strip_prefix = NULL, .window = SN_DEFAULT_WINDOW, .n_threads = 1,
+    /* Zeroed ciphertext no longer matches the protection metadata: drop it. */
+    sn_rewrite rw = {.m = m, .strip_prefix = "secneuron.", .window = SN_DEFAULT_WINDOW, .n_threads = 1,
                      .window_fn = zero_window, .ctx = &z, .stage = "zero"};
     rc = sn_rewrite_run(&rw, out_path, err);
     sn_selection_free(sel);

@@ -284,12 +284,16 @@ static int patch_tags(void *vctx, const char *key, char *value, size_t len, int 
 /* ---- encrypt ----------------------------------------------------------------- */
 
 static char *manifest_json(const sn_plan *plan, const sn_selection *sel, const messages *ms, uint32_t window,
-                           const uint8_t digest[SN_DIGEST_BYTES], char **wrapped) {
+                           const uint8_t digest[SN_DIGEST_BYTES], const uint8_t *authority, char **wrapped) {
     cJSON *o = cJSON_CreateObject();
     char hex[2 * SN_DIGEST_BYTES + 1];
     cJSON_AddStringToObject(o, "format", "secneuron-encrypted");
     cJSON_AddNumberToObject(o, "version", 1);
     cJSON_AddStringToObject(o, "cipher", "AES-256-GCM");
+    if (authority) {
+        sn_hex(authority, SN_DIGEST_BYTES, hex);
+        cJSON_AddStringToObject(o, "authority", hex);
+    }
     cJSON_AddNumberToObject(o, "window", window);
     sn_hex(digest, SN_DIGEST_BYTES, hex);
     cJSON_AddStringToObject(o, "model_digest", hex);
@@ -380,7 +384,7 @@ int sn_model_encrypt(const sn_model *m, const sn_plan *plan, const sn_keywrap *k
     }
     uint8_t digest[SN_DIGEST_BYTES];
     sn_model_structure_digest(m, digest);
-    if (!(manifest = manifest_json(plan, sel, &ms, window, digest, wrapped))) {
+    if (!(manifest = manifest_json(plan, sel, &ms, window, digest, kw->authority, wrapped))) {
         sn_fail(err, SN_ENOMEM, "out of memory");
         goto done;
     }
@@ -476,6 +480,8 @@ int sn_model_is_encrypted(const sn_model *m) {
 typedef struct manifest {
     char *text;
     sn_plan *plan;
+    int has_authority;
+    uint8_t authority[SN_DIGEST_BYTES];
     uint32_t window;
     uint64_t messages;
     uint8_t model_digest[SN_DIGEST_BYTES];
@@ -524,6 +530,14 @@ static int manifest_read(const sn_model *m, manifest *mf, sn_err *err) {
         !cJSON_IsArray(tasks)) {
         sn_fail(err, SN_EFORMAT, "%s: the protection metadata is incomplete or modified", m->path);
         goto done;
+    }
+    const cJSON *auth = cJSON_GetObjectItemCaseSensitive(o, "authority");
+    if (auth) {
+        if (!cJSON_IsString(auth) || sn_unhex(auth->valuestring, mf->authority, SN_DIGEST_BYTES)) {
+            sn_fail(err, SN_EFORMAT, "%s: the protection metadata's authority is modified", m->path);
+            goto done;
+        }
+        mf->has_authority = 1;
     }
     mf->window = (uint32_t)win->valuedouble;
     mf->messages = (uint64_t)msg->valuedouble;
@@ -622,6 +636,16 @@ int sn_model_decrypt(const sn_model *enc, const sn_keywrap *kw, const char *out_
     sc.op = malloc((size_t)(G ? G : 1) * sizeof *sc.op);
     if (!order || !rel || !sc.keys || !sc.op) {
         sn_fail(err, SN_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (mf.has_authority && kw->authority && memcmp(mf.authority, kw->authority, SN_DIGEST_BYTES)) {
+        char a[2 * SN_DIGEST_BYTES + 1], b[2 * SN_DIGEST_BYTES + 1];
+        sn_hex(kw->authority, SN_DIGEST_BYTES, a);
+        sn_hex(mf.authority, SN_DIGEST_BYTES, b);
+        sn_fail(err, SN_EKEY,
+                "the licence key is from another setup (authority %.16s) than the one this model was encrypted for "
+                "(%.16s)",
+                a, b);
         goto done;
     }
     uint8_t digest[SN_DIGEST_BYTES];

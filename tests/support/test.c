@@ -22,10 +22,26 @@ int sn_test_finish(const char *name) {
     return 0;
 }
 
+/* Paths handed out stay valid until exit (a test keeps as many as it
+ * likes); they are freed at exit so that leak checkers stay quiet. */
+static char **paths;
+static size_t n_paths, cap_paths;
+
+static void free_paths(void) {
+    for (size_t i = 0; i < n_paths; i++) free(paths[i]);
+    free(paths);
+}
+
 static char *path_buf(void) {
-    static char bufs[16][4096];
-    static int next;
-    return bufs[next++ & 15];
+    if (n_paths == cap_paths) {
+        if (!cap_paths) atexit(free_paths);
+        cap_paths = cap_paths ? 2 * cap_paths : 64;
+        paths = realloc(paths, cap_paths * sizeof *paths);
+        if (!paths) abort();
+    }
+    char *p = calloc(1, 4096);
+    if (!p) abort();
+    return paths[n_paths++] = p;
 }
 
 const char *sn_test_shared_opt(const char *rel) {

@@ -108,7 +108,7 @@ const char *sn_test_source(const char *rel);
 
 /* A fresh empty directory for this test's outputs (under the build dir). */
 const char *sn_test_tmpdir(void);
-/* tmpdir + "/" + name, in a static rotating buffer. */
+/* tmpdir + "/" + name. Returned paths stay valid until exit. */
 const char *sn_test_tmp(const char *name);
 
 /* Read a whole file (malloc-ed); NULL on failure. */
