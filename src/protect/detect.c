@@ -207,6 +207,34 @@ static int quant_map(const sn_tensor *t, const qinfo *qi, susp_map *sm, sn_err *
         }
         sm->bit[i] = (uint8_t)bad;
     }
+    /* Blocks of one row share the row's scale: real scales in a row stay
+     * within a few binades of each other, random ones do not. For two
+     * blocks the test is their ratio (at most 4x), otherwise the distance
+     * to the row's median (at most 8x). */
+    if (bpr >= 2) {
+        float *lg = malloc(bpr * sizeof *lg);
+        for (uint64_t r = 0; lg && r < rows; r++) {
+            uint64_t k = 0;
+            for (uint64_t c = 0; c < bpr; c++) {
+                float a = fabsf(d[r * bpr + c]);
+                if (!sm->bit[r * bpr + c] && a > 0) lg[k++] = log2f(a);
+            }
+            if (k < 2) continue;
+            float mid;
+            if (k == 2) {
+                mid = 0.5f * (lg[0] + lg[1]);
+            } else {
+                qsort(lg, k, sizeof *lg, cmp_float);
+                mid = lg[k / 2];
+            }
+            float limit = bpr == 2 ? 1.0f : 3.0f;
+            for (uint64_t c = 0; c < bpr; c++) {
+                float a = fabsf(d[r * bpr + c]);
+                if (!sm->bit[r * bpr + c] && a > 0 && fabsf(log2f(a) - mid) > limit) sm->bit[r * bpr + c] = 1;
+            }
+        }
+        free(lg);
+    }
     /* The structural check is ggml's (imatrix quantizers may not leave it):
      * use it only if 90% of the blocks with plausible scales pass it (the rest
      * being mostly ciphertext that happened to look plausible). */
