@@ -60,53 +60,6 @@ static int parse_float(const char *s, double *out) {
     return 0;
 }
 
-static int is_file(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static int ends_with(const char *s, const char *suffix) {
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && !strcmp(s + n - k, suffix);
-}
-
-/* The tokenizer of -z, or the one that goes with the model. */
-static int open_tokenizer(const sn_model *m, const char *z, sn_tokenizer **tok, sn_gguf **tok_gguf, sn_err *err) {
-    char dir[PATH_MAX], path[PATH_MAX + 64];
-    *tok = NULL;
-    *tok_gguf = NULL;
-    if (z) {
-        if (ends_with(z, ".json")) return sn_tokenizer_open_hf(tok, z, err);
-        if (ends_with(z, ".gguf")) {
-            if (sn_gguf_open(tok_gguf, z, err)) return -1;
-            return sn_tokenizer_from_gguf(tok, *tok_gguf, err);
-        }
-        return sn_tokenizer_open_llama2c(tok, z, (uint32_t)m->arch.vocab_size, err);
-    }
-    if (m->format == SN_FORMAT_GGUF) return sn_tokenizer_from_gguf(tok, m->gguf, err);
-    struct stat st;
-    snprintf(dir, sizeof dir, "%s", m->path);
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        char *slash = strrchr(dir, '/');
-        if (slash)
-            *slash = 0;
-        else
-            snprintf(dir, sizeof dir, ".");
-    }
-    if (m->format == SN_FORMAT_SAFETENSORS) {
-        snprintf(path, sizeof path, "%s/tokenizer.json", dir);
-        if (is_file(path)) return sn_tokenizer_open_hf(tok, path, err);
-    } else {
-        snprintf(path, sizeof path, "%s/tok%d.bin", dir, m->arch.vocab_size);
-        if (!is_file(path)) snprintf(path, sizeof path, "%s/tokenizer.bin", dir);
-        if (is_file(path)) return sn_tokenizer_open_llama2c(tok, path, (uint32_t)m->arch.vocab_size, err);
-    }
-    return sn_fail(err, SN_EINVAL,
-                   "%s: no tokenizer found beside the model; pass -z TOKENIZER (tokenizer.bin, tok512.bin, "
-                   "tokenizer.json or a .gguf)",
-                   m->path);
-}
-
 typedef struct stream {
     const sn_tokenizer *tok;
     int32_t prev;
@@ -225,14 +178,13 @@ static int run(int argc, char **argv) {
     cfg.n_ctx = (int)n_ctx;
     sn_nn *nn = NULL;
     sn_tokenizer *tok = NULL;
-    sn_gguf *tok_gguf = NULL;
     sn_sampler *sampler = NULL;
     int32_t *ids = NULL;
     stream st = {0};
     int rc = SN_EXIT_FAIL;
     if (sn_nn_load(&nn, model, &cfg, &err)) goto fail;
     const sn_model *m = sn_nn_model(nn);
-    if (open_tokenizer(m, zpath, &tok, &tok_gguf, &err)) goto fail;
+    if (sn_tokenizer_for_model(&tok, m, zpath, &err)) goto fail;
 
     /* the prompt, with BOS as the tokenizer adds it */
     size_t plen = strlen(prompt), n_ids = 0, cap = 4 * plen + 16;
@@ -324,7 +276,6 @@ done:
     free(ids);
     sn_sampler_free(sampler);
     sn_tokenizer_free(tok);
-    sn_gguf_close(tok_gguf);
     sn_nn_free(nn);
     return rc;
 }

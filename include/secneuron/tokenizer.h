@@ -93,6 +93,13 @@ const char *sn_tokenizer_token_text(const sn_tokenizer *t, int32_t id, size_t *l
 /* Id of an exact vocabulary string, or -1. */
 int32_t sn_tokenizer_find(const sn_tokenizer *t, const char *text, size_t len);
 
+/* The tokenizer for model m: the one at `path` if given (.json: Hugging
+ * Face; .gguf: its tokenizer keys; else a llama2.c tokenizer file), else
+ * the model's own (GGUF keys, tokenizer.json beside a safetensors model,
+ * tok<vocab>.bin or tokenizer.bin beside a llama2.c checkpoint). */
+struct sn_model;
+int sn_tokenizer_for_model(sn_tokenizer **tok, const struct sn_model *m, const char *path, sn_err *err);
+
 #ifdef __cplusplus
 }
 #endif
