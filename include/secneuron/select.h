@@ -1,0 +1,72 @@
+/*
+ * secneuron/select.h: choosing what to encrypt, and predicting what each
+ * licence leaves, before anything is encrypted.
+ */
+#ifndef SECNEURON_SELECT_H
+#define SECNEURON_SELECT_H
+
+#include "common.h"
+#include "progress.h"
+#include "protect.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct sn_nn;
+struct sn_tokenizer;
+struct sn_task;
+
+struct sn_profile;
+
+typedef struct sn_select_opts {
+    double budget;        /* most units one task may take, share of all candidates (0.15) */
+    double layer_budget;  /* most of one layer's units of one kind a task may take (0.6)  */
+    double target;        /* validation accuracy the denied task must fall to (0)         */
+    double tolerance;     /* validation accuracy other tasks may lose (0: not an example) */
+    double loss_margin;   /* the denied task's loss must also rise this much, nats (1.0)  */
+    double others_loss;   /* other tasks' loss may rise at most this much, nats (0.02)     */
+    int rerank_every;     /* re-ablate the leading candidates after this many steps (4)   */
+    int rerank_width;     /* ... this many steps' worth of them (6)                        */
+    double beta;          /* weight of other tasks' loss in the ranking (1.0)              */
+    int val_examples;     /* validation examples per task for the greedy steps (64)       */
+    int ablate_examples;  /* examples per task for single-unit ablation (16)              */
+    int base;             /* add a base group of units every task needs, any licence opens */
+    double base_budget;   /* its size, share of all candidates (0.02)                     */
+    const char *attr_prefix; /* task attribute prefix ("task:")                          */
+    const char *require;  /* AND-ed into every policy, e.g. "tier:pro" (NULL: none)      */
+    unsigned kinds;       /* candidate kinds, bits 1 << SN_UNIT_*: FFN, VO and QK          */
+    const struct sn_profile *profile; /* rank FFN neurons by it (else by ablation)   */
+} sn_select_opts;
+
+void sn_select_opts_init(sn_select_opts *o);
+
+/* Choose units for each task in `protect` (names among `names`), measuring
+ * on the `tasks` examples (give the training splits: the test splits stay
+ * for evaluation). The plan's extra_json holds the report: baseline,
+ * per-task selection with its budget/accuracy curve. */
+int sn_plan_select(sn_plan **out, struct sn_nn *nn, const struct sn_tokenizer *tok, const char *const *names,
+                   const struct sn_task *const *tasks, int n_tasks, const char *const *protect, int n_protect,
+                   const sn_select_opts *opts, const sn_progress *progress, sn_err *err);
+
+/* One-shot selection from a profile alone (no model run): for each task,
+ * per layer, the FFN neurons whose normalised mean |a| for it most exceeds
+ * the other tasks', up to `budget` of the layer. A start, not an answer:
+ * sn_plan_select measures. */
+struct sn_profile;
+int sn_plan_from_profile(sn_plan **out, const struct sn_profile *prof, const char *const *protect, int n_protect,
+                         const sn_select_opts *opts, sn_err *err);
+
+/* Each licence role (full, none, all but T, only T) with the plan's
+ * unopened groups masked in the engine: every task's greedy exact-match
+ * accuracy on `tests` (at most max_examples each). JSON array of roles,
+ * malloc-ed. extra_attrs are held by every role but "no licence". */
+int sn_plan_simulate(struct sn_nn *nn, const struct sn_tokenizer *tok, const sn_plan *plan, const char *const *names,
+                     const struct sn_task *const *tests, int n_tasks, int max_examples, const char *attr_prefix,
+                     const char *const *extra_attrs, int n_extra, const sn_progress *progress, char **json_out,
+                     sn_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,851 @@
+/*
+ * select.c: choose the units to encrypt for each protected task, by their
+ * measured effect, and simulate what each licence leaves.
+ *
+ * A one-shot ranking (by activation or by single-unit ablation) is only a
+ * start: units are redundant and interact, so the choice is refined against
+ * a validation split, greedily:
+ *
+ *  1. Ablate every candidate unit (FFN neuron, value channel, query/key
+ *     pair) alone and record each task's loss increase: the unit's
+ *     measured importance for every task.
+ *  2. For a protected task T, rank the units it needs and the others do
+ *     not: score = dLoss_T - beta * max_{S != T} dLoss_S.
+ *  3. Add units in that order, a chunk at a time, masking them in the
+ *     engine and measuring every task (teacher-forced exact match and loss,
+ *     one batched pass): keep a chunk only if no other task loses an
+ *     example; split a rejected chunk to keep its harmless units. Stop once
+ *     T is dead (no example right, loss well above where it started).
+ *  4. Prune: drop chunks, last first, that T's death does not need.
+ *
+ * Each task's units are its own (a unit claimed by T is not offered to
+ * later tasks), so with a licence for every task but T exactly T's units
+ * stay encrypted: the role the guarantees are about. With `base`, units
+ * every task needs form a root group that any licence opens, so that the
+ * model without a licence is useless at everything.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "protect/measure.h"
+#include "protect/protect_internal.h"
+#include "secneuron/nn.h"
+#include "secneuron/policy.h"
+#include "secneuron/profile.h"
+#include "secneuron/select.h"
+#include "secneuron/tokenizer.h"
+#include "secneuron/task.h"
+
+void sn_select_opts_init(sn_select_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->budget = 0.15;
+    o->layer_budget = 0.6;
+    o->target = 0.0;
+    o->tolerance = 0.0;
+    o->loss_margin = 1.0;
+    o->others_loss = 0.02;
+    o->rerank_every = 4;
+    o->rerank_width = 6;
+    o->beta = 1.0;
+    o->val_examples = 64;
+    o->ablate_examples = 16;
+    o->base_budget = 0.02;
+    o->attr_prefix = "task:";
+    o->kinds = (1u << SN_UNIT_FFN) | (1u << SN_UNIT_VO) | (1u << SN_UNIT_QK);
+}
+
+typedef struct cand {
+    sn_unit u;
+    int owner; /* -1 free, else the protected task that claimed it */
+} cand;
+
+/* What is ablated and added as one step: a single unit, or a natural group
+ * of units (all query/key pairs or all value channels of one KV head).
+ * Redundancy hides single units (none matters alone when a neighbour
+ * does the same job); groups expose what they do together. */
+typedef struct item {
+    int first, n; /* units item_units[first .. first+n) */
+} item;
+
+typedef struct selector {
+    sn_nn *nn;
+    const sn_evalset *es;
+    const sn_select_opts *o;
+    int n_tasks, U;
+    cand *c;
+    int n_items;
+    item *items;
+    int *item_units;
+    double *dloss;       /* [n_items * n_tasks] ablation, from the intact model */
+    sn_measure *base;    /* [n_tasks] unmasked, val examples  */
+    sn_measure *cur;     /* scratch                           */
+    uint8_t *masked;     /* [U]: currently set in the engine  */
+    int layer_units[8];  /* per kind: units of one layer      */
+    const sn_profile *prof; /* FFN usage per task, or NULL    */
+    int *prof_task;      /* [n_tasks]: index in prof          */
+    double *ffn_norm;    /* [n_tasks][U]: mean |a| over its layer's mean (FFN units) */
+    int evals;           /* measurements made                 */
+    const sn_progress *progress;
+    sn_err *err;
+} selector;
+
+static int set_mask(selector *s, int i, int on) {
+    if (s->masked[i] == on) return 0;
+    s->masked[i] = (uint8_t)on;
+    return sn_nn_mask_set(s->nn, s->c[i].u.kind, s->c[i].u.layer, s->c[i].u.index, on, s->err);
+}
+
+static int measure(selector *s, int max_per_task) {
+    s->evals++;
+    return sn_evalset_measure(s->nn, s->es, max_per_task, s->cur, s->err);
+}
+
+/* Ablate item k on top of the current mask: loss increase per task
+ * against `ref` (the current mask's own measurement on the same subset). */
+static int ablate_item(selector *s, int k, const sn_measure *ref, double *out) {
+    const item *it = &s->items[k];
+    int was[64], nw = 0;
+    for (int j = 0; j < it->n; j++) {
+        int i = s->item_units[it->first + j];
+        if (!s->masked[i]) {
+            if (set_mask(s, i, 1)) return -1;
+            if (nw < 64) was[nw++] = i;
+        }
+    }
+    if (measure(s, s->o->ablate_examples)) return -1;
+    for (int j = 0; j < nw; j++)
+        if (set_mask(s, was[j], 0)) return -1;
+    for (int t = 0; t < s->n_tasks; t++) out[t] = s->cur[t].loss - ref[t].loss;
+    return 0;
+}
+
+/* ---- step 1: ablation of every item ------------------------------------------ */
+
+static int ablate_all(selector *s) {
+    int T = s->n_tasks;
+    sn_measure *b = calloc((size_t)T, sizeof *b);
+    if (!b) return sn_fail(s->err, SN_ENOMEM, "out of memory");
+    int rc = sn_evalset_measure(s->nn, s->es, s->o->ablate_examples, b, s->err);
+    for (int k = 0; rc == 0 && k < s->n_items; k++) {
+        if (s->ffn_norm && s->items[k].n == 1 && s->c[s->item_units[s->items[k].first]].u.kind == SN_UNIT_FFN) {
+            for (int t = 0; t < T; t++) s->dloss[(size_t)k * (size_t)T + (size_t)t] = 0;
+            continue; /* ranked by the profile instead */
+        }
+        rc = ablate_item(s, k, b, s->dloss + (size_t)k * (size_t)T);
+        sn_progress_report(s->progress, "ablate units", (uint64_t)k + 1, (uint64_t)s->n_items);
+    }
+    free(b);
+    return rc;
+}
+
+/* ---- steps 2-4: one protected task ------------------------------------------- */
+
+typedef struct scored {
+    int i;
+    double score;
+} scored;
+
+static int cmp_scored(const void *a, const void *b) {
+    double x = ((const scored *)a)->score, y = ((const scored *)b)->score;
+    return (x < y) - (x > y); /* descending */
+}
+
+/* Other tasks keep every example (up to the tolerance) and their loss
+ * barely moves: exact match on a validation sample is too coarse alone
+ * to promise the held-out accuracy. */
+static int others_ok(const selector *s, int T) {
+    for (int t = 0; t < s->n_tasks; t++) {
+        if (t == T) continue;
+        int allowed = (int)floor(s->o->tolerance * s->base[t].n + 1e-9);
+        if (s->cur[t].correct < s->base[t].correct - allowed) return 0;
+        if (s->cur[t].loss > s->base[t].loss + s->o->others_loss) return 0;
+    }
+    return 1;
+}
+
+static int task_dead(const selector *s, int T) {
+    return s->cur[T].correct <= (int)floor(s->o->target * s->cur[T].n + 1e-9) &&
+           s->cur[T].loss >= s->base[T].loss + s->o->loss_margin;
+}
+
+static double others_dloss(const selector *s, int T) {
+    double worst = 0;
+    for (int t = 0; t < s->n_tasks; t++)
+        if (t != T && s->cur[t].loss - s->base[t].loss > worst) worst = s->cur[t].loss - s->base[t].loss;
+    return worst;
+}
+
+/* Try adding units idx[0..n) to the mask; keep what others tolerate.
+ * A rejected set is split in halves (down to single units) so that its
+ * harmless part is kept. Returns units kept, -1 on error. */
+static int try_add(selector *s, int T, const int *idx, int n, uint8_t *taken, int depth) {
+    for (int k = 0; k < n; k++)
+        if (set_mask(s, idx[k], 1)) return -1;
+    if (measure(s, 0)) return -1;
+    if (others_ok(s, T)) {
+        for (int k = 0; k < n; k++) taken[idx[k]] = 1;
+        return n;
+    }
+    for (int k = 0; k < n; k++)
+        if (set_mask(s, idx[k], 0)) return -1;
+    if (n == 1 || depth >= 3) return 0;
+    int h = n / 2, a = try_add(s, T, idx, h, taken, depth + 1);
+    if (a < 0) return -1;
+    int b = try_add(s, T, idx + h, n - h, taken, depth + 1);
+    return b < 0 ? -1 : a + b;
+}
+
+static double item_score(const selector *s, const double *d, int T) {
+    double worst = 0;
+    for (int t = 0; t < s->n_tasks; t++)
+        if (t != T && d[t] > worst) worst = d[t];
+    return d[T] <= 0 ? -INFINITY : d[T] - s->o->beta * worst;
+}
+
+static int select_task(selector *s, int T, cJSON *report) {
+    const sn_select_opts *o = s->o;
+    int U = s->U, nT = s->n_tasks, NI = s->n_items, rc = -1;
+    int n_layers = sn_nn_arch(s->nn)->n_layers;
+    scored *sc = malloc((size_t)NI * sizeof *sc);
+    uint8_t *taken = calloc((size_t)U, 1), *used = calloc((size_t)NI, 1);
+    int *per_layer = calloc((size_t)n_layers * 8, sizeof *per_layer), *chunk = malloc((size_t)U * sizeof *chunk);
+    int *order = malloc((size_t)U * sizeof *order), n_order = 0; /* accepted units, in order */
+    double *d = malloc((size_t)nT * sizeof *d);
+    sn_measure *ref = calloc((size_t)nT, sizeof *ref);
+    cJSON *curve = cJSON_CreateArray();
+    scored *qa = NULL;
+    if (!sc || !taken || !used || !per_layer || !chunk || !order || !d || !ref) {
+        sn_fail(s->err, SN_ENOMEM, "out of memory");
+        goto done;
+    }
+    sn_nn_mask_clear(s->nn);
+    if (U > 0) memset(s->masked, 0, (size_t)U);
+    /* Two queues: FFN neurons ranked by the profile (how much more T uses
+     * them than any other task does), everything else by ablation. Each
+     * step takes from both. */
+    int n_prof = 0, n_abl = 0;
+    scored *qp = sc;
+    qa = malloc((size_t)NI * sizeof *qa);
+    if (!qa) {
+        sn_fail(s->err, SN_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (int k = 0; k < NI; k++) {
+        const item *it = &s->items[k];
+        int u0 = s->item_units[it->first];
+        if (s->ffn_norm && it->n == 1 && s->c[u0].u.kind == SN_UNIT_FFN) {
+            double worst = 0;
+            for (int t = 0; t < nT; t++)
+                if (t != T && s->ffn_norm[(size_t)t * U + u0] > worst) worst = s->ffn_norm[(size_t)t * U + u0];
+            double sco = s->ffn_norm[(size_t)T * U + u0] - o->beta * worst;
+            if (sco > 0) qp[n_prof++] = (scored){k, sco};
+        } else {
+            double sco = item_score(s, s->dloss + (size_t)k * nT, T);
+            if (sco > 0) qa[n_abl++] = (scored){k, sco};
+        }
+    }
+    qsort(qp, (size_t)n_prof, sizeof *qp, cmp_scored);
+    qsort(qa, (size_t)n_abl, sizeof *qa, cmp_scored);
+    int max_units = (int)ceil(o->budget * U), step = (n_prof + n_abl) / 96 > 1 ? (n_prof + n_abl) / 96 : 1;
+    int selected = 0, dead = 0, ap = 0, aa = 0, since_rerank = 0;
+    while (!dead && selected < max_units) {
+        /* Every few steps, ablate the leading items again on top of what is
+         * masked now: units whose partners are gone start to matter. */
+        if (since_rerank >= o->rerank_every && aa < n_abl) {
+            since_rerank = 0;
+            if (sn_evalset_measure(s->nn, s->es, o->ablate_examples, ref, s->err)) goto done;
+            int top = aa + o->rerank_width * step < n_abl ? aa + o->rerank_width * step : n_abl;
+            for (int q = aa; q < top; q++) {
+                if (ablate_item(s, qa[q].i, ref, d)) goto done;
+                qa[q].score = item_score(s, d, T);
+            }
+            qsort(qa + aa, (size_t)(top - aa), sizeof *qa, cmp_scored);
+        }
+        /* Next chunk: the units of the best items left, from both queues,
+         * within the budgets. */
+        int k = 0, items_in = 0;
+        for (int turn = 0; items_in < step && selected + k < max_units; turn++) {
+            int has_p = ap < n_prof, has_a = aa < n_abl;
+            if (!has_p && !has_a) break;
+            int use_p = has_p && (!has_a || turn % 2 == 0);
+            scored *q = use_p ? qp : qa;
+            int *pos = use_p ? &ap : &aa;
+            if (q[*pos].score <= 0) { /* fell to nothing when re-ablated */
+                (*pos)++;
+                continue;
+            }
+            const item *it = &s->items[q[(*pos)++].i];
+            items_in++;
+            for (int j = 0; j < it->n; j++) {
+                int i = s->item_units[it->first + j];
+                const sn_unit *u = &s->c[i].u;
+                int key = u->layer * 8 + (int)u->kind, cap = (int)(o->layer_budget * s->layer_units[u->kind]);
+                if (taken[i] || s->c[i].owner >= 0 || per_layer[key] >= (cap > 0 ? cap : 1)) continue;
+                int dup = 0;
+                for (int q2 = 0; q2 < k; q2++) dup |= chunk[q2] == i;
+                if (!dup) chunk[k++] = i;
+            }
+        }
+        if (!items_in) break;
+        if (!k) continue;
+        int before = selected;
+        if (try_add(s, T, chunk, k, taken, 0) < 0) goto done;
+        for (int j = 0; j < k; j++)
+            if (taken[chunk[j]] && s->masked[chunk[j]]) {
+                int dup = 0;
+                for (int q = n_order - k > 0 ? n_order - k : 0; q < n_order; q++) dup |= order[q] == chunk[j];
+                if (dup) continue;
+                order[n_order++] = chunk[j];
+                const sn_unit *u = &s->c[chunk[j]].u;
+                per_layer[u->layer * 8 + (int)u->kind]++;
+                selected++;
+            }
+        if (selected == before) continue;
+        since_rerank++;
+        /* The mask now holds exactly the kept units: measure it. */
+        if (measure(s, 0)) goto done;
+        dead = task_dead(s, T);
+        cJSON *pt = cJSON_CreateArray();
+        cJSON_AddItemToArray(pt, cJSON_CreateNumber((double)selected / (double)U));
+        cJSON_AddItemToArray(pt, cJSON_CreateNumber((double)s->cur[T].correct / (double)s->cur[T].n));
+        cJSON_AddItemToArray(pt, cJSON_CreateNumber(s->cur[T].loss));
+        cJSON_AddItemToArray(pt, cJSON_CreateNumber(others_dloss(s, T)));
+        cJSON_AddItemToArray(curve, pt);
+        sn_progress_report(s->progress, s->es->tasks[T].name, (uint64_t)selected, (uint64_t)max_units);
+    }
+    /* Prune: drop units (in blocks, last first) that T's death does not need. */
+    if (dead) {
+        int blk = n_order / 24 > 1 ? n_order / 24 : 1;
+        for (int end = n_order; end > 0;) {
+            int beg = end - blk > 0 ? end - blk : 0;
+            for (int j = beg; j < end; j++)
+                if (order[j] >= 0 && set_mask(s, order[j], 0)) goto done;
+            if (measure(s, 0)) goto done;
+            if (task_dead(s, T) && others_ok(s, T)) {
+                for (int j = beg; j < end; j++)
+                    if (order[j] >= 0) {
+                        taken[order[j]] = 0;
+                        order[j] = -1;
+                        selected--;
+                    }
+            } else {
+                for (int j = beg; j < end; j++)
+                    if (order[j] >= 0 && set_mask(s, order[j], 1)) goto done;
+            }
+            end = beg;
+        }
+    }
+    if (measure(s, 0)) goto done;
+    int by_kind[8] = {0};
+    for (int i = 0; i < U; i++)
+        if (taken[i]) {
+            s->c[i].owner = T;
+            by_kind[s->c[i].u.kind]++;
+        }
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "task", s->es->tasks[T].name);
+    cJSON_AddBoolToObject(r, "denied", task_dead(s, T));
+    cJSON_AddNumberToObject(r, "units", selected);
+    cJSON_AddNumberToObject(r, "unit_share", (double)selected / (double)U);
+    cJSON_AddNumberToObject(r, "ffn", by_kind[SN_UNIT_FFN]);
+    cJSON_AddNumberToObject(r, "vo", by_kind[SN_UNIT_VO]);
+    cJSON_AddNumberToObject(r, "qk", by_kind[SN_UNIT_QK]);
+    cJSON_AddNumberToObject(r, "val_accuracy_before", (double)s->base[T].correct / (double)s->base[T].n);
+    cJSON_AddNumberToObject(r, "val_accuracy_after", (double)s->cur[T].correct / (double)s->cur[T].n);
+    cJSON_AddNumberToObject(r, "val_loss_before", s->base[T].loss);
+    cJSON_AddNumberToObject(r, "val_loss_after", s->cur[T].loss);
+    cJSON_AddNumberToObject(r, "others_worst_dloss", others_dloss(s, T));
+    cJSON_AddItemToObject(r, "curve", curve);
+    curve = NULL;
+    cJSON_AddItemToArray(report, r);
+    rc = 0;
+done:
+    cJSON_Delete(curve);
+    sn_nn_mask_clear(s->nn);
+    if (s->masked && U > 0) memset(s->masked, 0, (size_t)U);
+    free(sc);
+    free(taken);
+    free(used);
+    free(per_layer);
+    free(chunk);
+    free(order);
+    free(d);
+    free(ref);
+    free(qa);
+    return rc;
+}
+
+/* ---- the plan ------------------------------------------------------------------ */
+
+static char *policy_for(const sn_select_opts *o, const char *const *tasks, int n) {
+    size_t cap = 64 + (o->require ? strlen(o->require) : 0);
+    for (int i = 0; i < n; i++) cap += strlen(o->attr_prefix) + strlen(tasks[i]) + 8;
+    char *p = malloc(cap);
+    if (!p) return NULL;
+    size_t at = 0;
+    if (o->require && n > 1) at += (size_t)snprintf(p + at, cap - at, "(");
+    for (int i = 0; i < n; i++) at += (size_t)snprintf(p + at, cap - at, "%s%s%s", i ? " or " : "", o->attr_prefix, tasks[i]);
+    if (o->require) at += (size_t)snprintf(p + at, cap - at, "%s and %s", n > 1 ? ")" : "", o->require);
+    return p;
+}
+
+int sn_plan_select(sn_plan **out, sn_nn *nn, const sn_tokenizer *tok, const char *const *names,
+                   const sn_task *const *tasks, int n_tasks, const char *const *protect, int n_protect,
+                   const sn_select_opts *opts, const sn_progress *progress, sn_err *err) {
+    *out = NULL;
+    sn_select_opts o;
+    if (opts)
+        o = *opts;
+    else
+        sn_select_opts_init(&o);
+    const sn_model *m = sn_nn_model(nn);
+    int rc = -1;
+    int *prot_idx = calloc((size_t)(n_protect ? n_protect : 1), sizeof *prot_idx);
+    selector s = {0};
+    sn_evalset *es = NULL;
+    sn_plan *plan = NULL;
+    cJSON *report = cJSON_CreateObject(), *tasks_rep = cJSON_AddArrayToObject(report, "selection");
+    s.err = err;
+    if (!prot_idx) {
+        sn_fail(err, SN_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (n_protect < 1) {
+        sn_fail(err, SN_EINVAL, "no task to protect");
+        goto done;
+    }
+    for (int p = 0; p < n_protect; p++) {
+        prot_idx[p] = -1;
+        for (int t = 0; t < n_tasks; t++)
+            if (!strcmp(names[t], protect[p])) prot_idx[p] = t;
+        if (prot_idx[p] < 0) {
+            sn_fail(err, SN_EINVAL, "task '%s' is to be protected but no --task gives its examples", protect[p]);
+            goto done;
+        }
+        char attr[256];
+        snprintf(attr, sizeof attr, "%s%s", o.attr_prefix, protect[p]);
+        if (sn_attr_check(attr, strlen(attr), err)) goto done;
+    }
+    if (sn_evalset_new(&es, tok, sn_nn_n_ctx(nn), err)) goto done;
+    for (int t = 0; t < n_tasks; t++)
+        if (sn_evalset_add(es, names[t], tasks[t], o.val_examples, err)) goto done;
+
+    /* Candidates. */
+    s.nn = nn;
+    s.es = es;
+    s.o = &o;
+    s.n_tasks = n_tasks;
+    s.progress = progress;
+    const sn_unit_kind kinds[] = {SN_UNIT_FFN, SN_UNIT_VO, SN_UNIT_QK};
+    for (int k = 0; k < 3; k++)
+        if (o.kinds & (1u << kinds[k])) {
+            s.layer_units[kinds[k]] = sn_unit_count(m, kinds[k]);
+            s.U += m->arch.n_layers * s.layer_units[kinds[k]];
+        }
+    s.c = malloc((size_t)s.U * sizeof *s.c);
+    s.base = calloc((size_t)n_tasks, sizeof *s.base);
+    s.cur = calloc((size_t)n_tasks, sizeof *s.cur);
+    s.masked = calloc((size_t)(s.U ? s.U : 1), 1);
+    if (!s.c || !s.base || !s.cur || !s.masked) {
+        sn_fail(err, SN_ENOMEM, "out of memory");
+        goto done;
+    }
+    int i = 0;
+    for (int k = 0; k < 3; k++)
+        if (o.kinds & (1u << kinds[k]))
+            for (int l = 0; l < m->arch.n_layers; l++)
+                for (int j = 0; j < s.layer_units[kinds[k]]; j++) s.c[i++] = (cand){{kinds[k], l, j}, -1};
+    /* Items: every unit alone, and per layer and KV head its query/key
+     * pairs together and its value channels together. */
+    int hd = m->arch.head_dim, kvh = m->arch.n_kv_heads;
+    int n_groups = m->arch.n_layers * kvh * 2;
+    s.items = malloc((size_t)(s.U + n_groups) * sizeof *s.items);
+    s.item_units = malloc((size_t)(2 * s.U) * sizeof *s.item_units);
+    if (!s.items || !s.item_units) {
+        sn_fail(err, SN_ENOMEM, "out of memory");
+        goto done;
+    }
+    int nu = 0;
+    for (i = 0; i < s.U; i++) {
+        s.items[s.n_items++] = (item){nu, 1};
+        s.item_units[nu++] = i;
+    }
+    for (int k = 1; k < 3; k++) { /* VO, QK */
+        if (!(o.kinds & (1u << kinds[k]))) continue;
+        int per_head = kinds[k] == SN_UNIT_VO ? hd : hd / 2;
+        for (int l = 0; l < m->arch.n_layers; l++)
+            for (int g = 0; g < kvh; g++) {
+                item it = {nu, 0};
+                for (i = 0; i < s.U; i++)
+                    if (s.c[i].u.kind == kinds[k] && s.c[i].u.layer == l && s.c[i].u.index / per_head == g)
+                        s.item_units[nu + it.n++] = i;
+                nu += it.n;
+                s.items[s.n_items++] = it;
+            }
+    }
+    s.dloss = malloc((size_t)s.n_items * (size_t)n_tasks * sizeof *s.dloss);
+    if (!s.dloss) {
+        sn_fail(err, SN_ENOMEM, "out of memory");
+        goto done;
+    }
+
+    sn_nn_mask_clear(nn);
+    if (sn_evalset_measure(nn, es, 0, s.base, err)) goto done;
+    cJSON *baseline = cJSON_AddArrayToObject(report, "baseline");
+    for (int t = 0; t < n_tasks; t++) {
+        cJSON *b = cJSON_CreateObject();
+        cJSON_AddStringToObject(b, "task", names[t]);
+        cJSON_AddNumberToObject(b, "val_examples", s.base[t].n);
+        cJSON_AddNumberToObject(b, "val_accuracy", (double)s.base[t].correct / (double)s.base[t].n);
+        cJSON_AddNumberToObject(b, "val_loss", s.base[t].loss);
+        cJSON_AddItemToArray(baseline, b);
+    }
+    if (o.profile) {
+        /* FFN usage per task from the profile, normalised by its layer's
+         * mean so that layers compare. */
+        const sn_profile *pr = o.profile;
+        if (pr->n_layers != m->arch.n_layers || pr->ffn_dim != m->arch.ffn_dim) {
+            sn_fail(err, SN_EINVAL, "the profile's shape does not match the model");
+            goto done;
+        }
+        s.ffn_norm = calloc((size_t)n_tasks * (size_t)s.U, sizeof *s.ffn_norm);
+        if (!s.ffn_norm) {
+            sn_fail(err, SN_ENOMEM, "out of memory");
+            goto done;
+        }
+        for (int t = 0; t < n_tasks; t++) {
+            int pt = sn_profile_task(pr, names[t]);
+            if (pt < 0) {
+                sn_fail(err, SN_EINVAL, "task '%s' is not in the profile", names[t]);
+                goto done;
+            }
+            for (int l = 0; l < pr->n_layers; l++) {
+                const float *a = pr->ffn_abs[pt] + (size_t)l * (size_t)pr->ffn_dim;
+                double mean = 1e-12;
+                for (int j = 0; j < pr->ffn_dim; j++) mean += a[j] / pr->ffn_dim;
+                for (i = 0; i < s.U; i++)
+                    if (s.c[i].u.kind == SN_UNIT_FFN && s.c[i].u.layer == l)
+                        s.ffn_norm[(size_t)t * s.U + i] = a[s.c[i].u.index] / mean;
+            }
+        }
+    }
+    if (ablate_all(&s)) goto done;
+    for (int p = 0; p < n_protect; p++)
+        if (select_task(&s, prot_idx[p], tasks_rep)) goto done;
+
+    /* The plan: one group per protected task, and the base. */
+    plan = sn_plan_new();
+    if (!plan) {
+        sn_fail(err, SN_ENOMEM, "out of memory");
+        goto done;
+    }
+    sn_model_structure_digest(m, plan->model_digest);
+    if (sn_model_content_digest(m, plan->content_digest, err)) goto done;
+    plan->has_content_digest = 1;
+    plan->tasks = calloc((size_t)n_tasks, sizeof *plan->tasks);
+    if (!plan->tasks) {
+        sn_fail(err, SN_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (int t = 0; t < n_tasks; t++) {
+        if (!(plan->tasks[t] = strdup(names[t]))) {
+            sn_fail(err, SN_ENOMEM, "out of memory");
+            goto done;
+        }
+        plan->n_tasks++;
+    }
+    sn_unit *units = malloc((size_t)s.U * sizeof *units);
+    if (!units) {
+        sn_fail(err, SN_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (int p = 0; p < n_protect; p++) {
+        int n = 0;
+        for (i = 0; i < s.U; i++)
+            if (s.c[i].owner == prot_idx[p]) units[n++] = s.c[i].u;
+        if (!n) continue;
+        char *pol = policy_for(&o, &protect[p], 1);
+        int r = pol ? sn_plan_add_group(plan, protect[p], pol, &protect[p], 1, units, n, err)
+                    : sn_fail(err, SN_ENOMEM, "out of memory");
+        free(pol);
+        if (r) {
+            free(units);
+            goto done;
+        }
+    }
+    if (o.base) {
+        /* Units every protected task needs (largest smallest loss increase). */
+        scored *sc = malloc((size_t)s.U * sizeof *sc);
+        int n = 0;
+        for (i = 0; sc && i < s.U; i++) {
+            if (s.c[i].owner >= 0) continue;
+            double least = INFINITY;
+            for (int p = 0; p < n_protect; p++) {
+                double d = s.dloss[(size_t)i * n_tasks + prot_idx[p]];
+                if (d < least) least = d;
+            }
+            if (least > 0) sc[n++] = (scored){i, least};
+        }
+        if (sc) qsort(sc, (size_t)n, sizeof *sc, cmp_scored);
+        int take = (int)ceil(o.base_budget * s.U);
+        if (take > n) take = n;
+        for (int k = 0; k < take; k++) units[k] = s.c[sc[k].i].u;
+        free(sc);
+        if (take) {
+            char *pol = policy_for(&o, protect, n_protect);
+            int r = pol ? sn_plan_add_group(plan, "base", pol, protect, n_protect, units, take, err)
+                        : sn_fail(err, SN_ENOMEM, "out of memory");
+            free(pol);
+            if (r) {
+                free(units);
+                goto done;
+            }
+        }
+    }
+    free(units);
+    cJSON_AddNumberToObject(report, "candidate_units", s.U);
+    cJSON_AddNumberToObject(report, "measurements", s.evals);
+    plan->extra_json = cJSON_PrintUnformatted(report);
+    *out = plan;
+    plan = NULL;
+    rc = 0;
+done:
+    sn_nn_mask_clear(nn);
+    cJSON_Delete(report);
+    sn_plan_free(plan);
+    sn_evalset_free(es);
+    free(s.c);
+    free(s.items);
+    free(s.item_units);
+    free(s.ffn_norm);
+    free(s.dloss);
+    free(s.base);
+    free(s.cur);
+    free(s.masked);
+    free(prot_idx);
+    return rc;
+}
+
+/* ---- simulation: what each licence leaves ---------------------------------- */
+
+typedef struct role {
+    char name[96];
+    const char *attrs[64];
+    int n_attrs;
+} role;
+
+static int eval_role(sn_nn *nn, const sn_tokenizer *tok, const sn_plan *plan, sn_policy **pols, const role *r,
+                     const char *const *names, const sn_task *const *tests, int n_tasks, int max_examples,
+                     cJSON *out, sn_err *err) {
+    sn_nn_mask_clear(nn);
+    uint64_t masked = 0;
+    cJSON *opened = cJSON_CreateArray();
+    for (int g = 0; g < plan->n_groups; g++) {
+        if (sn_policy_satisfied(pols[g], r->attrs, (size_t)r->n_attrs)) {
+            cJSON_AddItemToArray(opened, cJSON_CreateString(plan->groups[g].name));
+            continue;
+        }
+        for (int u = 0; u < plan->groups[g].n_units; u++) {
+            const sn_unit *un = &plan->groups[g].units[u];
+            if (sn_nn_mask_set(nn, un->kind, un->layer, un->index, 1, err)) {
+                cJSON_Delete(opened);
+                return -1;
+            }
+            masked++;
+        }
+    }
+    cJSON *rj = cJSON_CreateObject();
+    cJSON_AddStringToObject(rj, "role", r->name);
+    cJSON *aj = cJSON_AddArrayToObject(rj, "attributes");
+    for (int a = 0; a < r->n_attrs; a++) cJSON_AddItemToArray(aj, cJSON_CreateString(r->attrs[a]));
+    cJSON_AddItemToObject(rj, "opened", opened);
+    cJSON_AddNumberToObject(rj, "masked_units", (double)masked);
+    cJSON *acc = cJSON_AddObjectToObject(rj, "accuracy");
+    for (int t = 0; t < n_tasks; t++) {
+        sn_task_score sc;
+        if (sn_task_eval(nn, tok, tests[t], max_examples, &sc, NULL, err)) {
+            cJSON_Delete(rj);
+            return -1;
+        }
+        cJSON_AddNumberToObject(acc, names[t], sc.accuracy);
+    }
+    cJSON_AddItemToArray(out, rj);
+    sn_nn_mask_clear(nn);
+    return 0;
+}
+
+int sn_plan_simulate(sn_nn *nn, const sn_tokenizer *tok, const sn_plan *plan, const char *const *names,
+                     const sn_task *const *tests, int n_tasks, int max_examples, const char *attr_prefix,
+                     const char *const *extra_attrs, int n_extra, const sn_progress *progress, char **json_out,
+                     sn_err *err) {
+    *json_out = NULL;
+    int G = plan->n_groups, rc = -1;
+    sn_policy **pols = calloc((size_t)(G ? G : 1), sizeof *pols);
+    char **attr = calloc((size_t)(n_tasks ? n_tasks : 1), sizeof *attr);
+    cJSON *out = cJSON_CreateArray();
+    if (!pols || !attr) {
+        sn_fail(err, SN_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (n_tasks + n_extra > 63) {
+        sn_fail(err, SN_EINVAL, "too many tasks to simulate (%d)", n_tasks);
+        goto done;
+    }
+    for (int g = 0; g < G; g++)
+        if (sn_policy_parse(&pols[g], plan->groups[g].policy, err)) {
+            sn_fail_prefix(err, "group %s", plan->groups[g].name);
+            goto done;
+        }
+    for (int t = 0; t < n_tasks; t++) {
+        size_t n = strlen(attr_prefix) + strlen(names[t]) + 1;
+        if (!(attr[t] = malloc(n))) {
+            sn_fail(err, SN_ENOMEM, "out of memory");
+            goto done;
+        }
+        snprintf(attr[t], n, "%s%s", attr_prefix, names[t]);
+    }
+    /* Roles: every licence, none, and for each protected task T all but T
+     * and T alone. */
+    int n_roles = 2, made = 0;
+    role *roles = calloc((size_t)(2 + 2 * G), sizeof *roles);
+    if (!roles) {
+        sn_fail(err, SN_ENOMEM, "out of memory");
+        goto done;
+    }
+    role *r = &roles[0];
+    snprintf(r->name, sizeof r->name, "full licence");
+    for (int t = 0; t < n_tasks; t++) r->attrs[r->n_attrs++] = attr[t];
+    for (int e = 0; e < n_extra; e++) r->attrs[r->n_attrs++] = extra_attrs[e];
+    snprintf(roles[1].name, sizeof roles[1].name, "no licence");
+    for (int g = 0; g < G; g++) {
+        if (plan->groups[g].n_tasks != 1) continue; /* shared and base groups are not a task's */
+        const char *T = plan->groups[g].tasks[0];
+        role *a = &roles[n_roles++], *b = &roles[n_roles++];
+        snprintf(a->name, sizeof a->name, "all but %s", T);
+        snprintf(b->name, sizeof b->name, "only %s", T);
+        for (int t = 0; t < n_tasks; t++) {
+            if (strcmp(names[t], T)) a->attrs[a->n_attrs++] = attr[t];
+            else b->attrs[b->n_attrs++] = attr[t];
+        }
+        for (int e = 0; e < n_extra; e++) {
+            a->attrs[a->n_attrs++] = extra_attrs[e];
+            b->attrs[b->n_attrs++] = extra_attrs[e];
+        }
+    }
+    for (int k = 0; k < n_roles; k++) {
+        if (eval_role(nn, tok, plan, pols, &roles[k], names, tests, n_tasks, max_examples, out, err)) {
+            free(roles);
+            goto done;
+        }
+        sn_progress_report(progress, "simulate roles", (uint64_t)++made, (uint64_t)n_roles);
+    }
+    free(roles);
+    *json_out = cJSON_PrintUnformatted(out);
+    if (!*json_out) {
+        sn_fail(err, SN_ENOMEM, "out of memory");
+        goto done;
+    }
+    rc = 0;
+done:
+    sn_nn_mask_clear(nn);
+    cJSON_Delete(out);
+    for (int g = 0; pols && g < G; g++) sn_policy_free(pols[g]);
+    free(pols);
+    for (int t = 0; attr && t < n_tasks; t++) free(attr[t]);
+    free(attr);
+    return rc;
+}
+
+/* ---- one-shot, from a profile alone ------------------------------------------ */
+
+int sn_plan_from_profile(sn_plan **out, const sn_profile *prof, const char *const *protect, int n_protect,
+                         const sn_select_opts *opts, sn_err *err) {
+    *out = NULL;
+    sn_select_opts o;
+    if (opts)
+        o = *opts;
+    else
+        sn_select_opts_init(&o);
+    int L = prof->n_layers, F = prof->ffn_dim, T = prof->n_tasks, rc = -1;
+    int *idx = calloc((size_t)(n_protect ? n_protect : 1), sizeof *idx);
+    int *owner = malloc((size_t)L * (size_t)F * sizeof *owner);
+    double *norm = malloc((size_t)T * (size_t)L * (size_t)F * sizeof *norm);
+    scored *sc = malloc((size_t)F * sizeof *sc);
+    sn_unit *units = malloc((size_t)L * (size_t)F * sizeof *units);
+    sn_plan *plan = sn_plan_new();
+    if (!idx || !owner || !norm || !sc || !units || !plan) {
+        sn_fail(err, SN_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (int p = 0; p < n_protect; p++)
+        if ((idx[p] = sn_profile_task(prof, protect[p])) < 0) {
+            sn_fail(err, SN_EINVAL, "task '%s' is not in the profile", protect[p]);
+            goto done;
+        }
+    /* mean |a| normalised by its layer's mean, per task */
+    for (int t = 0; t < T; t++)
+        for (int l = 0; l < L; l++) {
+            double mean = 0;
+            for (int j = 0; j < F; j++) mean += prof->ffn_abs[t][(size_t)l * F + j];
+            mean = mean / F + 1e-12;
+            for (int j = 0; j < F; j++)
+                norm[((size_t)t * L + l) * F + j] = prof->ffn_abs[t][(size_t)l * F + j] / mean;
+        }
+    for (size_t i = 0; i < (size_t)L * F; i++) owner[i] = -1;
+    memcpy(plan->model_digest, prof->model_digest, 32);
+    memcpy(plan->content_digest, prof->content_digest, 32);
+    plan->has_content_digest = prof->has_content_digest;
+    plan->tasks = calloc((size_t)T, sizeof *plan->tasks);
+    if (!plan->tasks) {
+        sn_fail(err, SN_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (int t = 0; t < T; t++) {
+        if (!(plan->tasks[t] = strdup(prof->tasks[t]))) {
+            sn_fail(err, SN_ENOMEM, "out of memory");
+            goto done;
+        }
+        plan->n_tasks++;
+    }
+    int per_layer = (int)ceil(o.budget * F);
+    for (int p = 0; p < n_protect; p++) {
+        int n = 0, t0 = idx[p];
+        for (int l = 0; l < L; l++) {
+            int k = 0;
+            for (int j = 0; j < F; j++) {
+                if (owner[(size_t)l * F + j] >= 0) continue;
+                double worst = 0;
+                for (int t = 0; t < T; t++)
+                    if (t != t0 && norm[((size_t)t * L + l) * F + j] > worst) worst = norm[((size_t)t * L + l) * F + j];
+                sc[k++] = (scored){j, norm[((size_t)t0 * L + l) * F + j] - o.beta * worst};
+            }
+            qsort(sc, (size_t)k, sizeof *sc, cmp_scored);
+            for (int q = 0; q < k && q < per_layer && sc[q].score > 0; q++) {
+                owner[(size_t)l * F + sc[q].i] = p;
+                units[n++] = (sn_unit){SN_UNIT_FFN, l, sc[q].i};
+            }
+        }
+        if (!n) continue;
+        char *pol = policy_for(&o, &protect[p], 1);
+        int r = pol ? sn_plan_add_group(plan, protect[p], pol, &protect[p], 1, units, n, err)
+                    : sn_fail(err, SN_ENOMEM, "out of memory");
+        free(pol);
+        if (r) goto done;
+    }
+    plan->extra_json = strdup("{\"selection_method\":\"one-shot contrastive mean |activation| from the profile\"}");
+    *out = plan;
+    plan = NULL;
+    rc = 0;
+done:
+    sn_plan_free(plan);
+    free(idx);
+    free(owner);
+    free(norm);
+    free(sc);
+    free(units);
+    return rc;
+}
