@@ -251,7 +251,8 @@ static int select_task(selector *s, int T, cJSON *report) {
     qsort(qp, (size_t)n_prof, sizeof *qp, cmp_scored);
     qsort(qa, (size_t)n_abl, sizeof *qa, cmp_scored);
     int max_units = (int)ceil(o->budget * U), step = (n_prof + n_abl) / 96 > 1 ? (n_prof + n_abl) / 96 : 1;
-    int selected = 0, dead = 0, ap = 0, aa = 0, since_rerank = 0;
+    int selected = 0, dead = 0, ap = 0, aa = 0, since_rerank = 0, prev_correct = s->base[T].correct;
+    double prev_loss = s->base[T].loss;
     while (!dead && selected < max_units) {
         /* Every few steps, ablate the leading items again on top of what is
          * masked now: units whose partners are gone start to matter. */
@@ -293,12 +294,26 @@ static int select_task(selector *s, int T, cJSON *report) {
         if (!items_in) break;
         if (!k) continue;
         int before = selected;
-        if (try_add(s, T, chunk, k, taken, 0) < 0) goto done;
+        int kept = try_add(s, T, chunk, k, taken, 0);
+        if (kept < 0) goto done;
+        if (kept == 0) continue;
+        /* The mask now holds exactly the kept units; when the whole chunk
+         * was kept, the last measurement is of it. */
+        if (kept != k && measure(s, 0)) goto done;
+        /* Keep only what helps: a chunk that does not move T is budget
+         * (and other tasks' slack) spent for nothing. */
+        if (s->cur[T].loss <= prev_loss + 1e-6 && s->cur[T].correct >= prev_correct) {
+            for (int j = 0; j < k; j++)
+                if (taken[chunk[j]]) {
+                    taken[chunk[j]] = 0;
+                    if (set_mask(s, chunk[j], 0)) goto done;
+                }
+            continue;
+        }
+        prev_loss = s->cur[T].loss;
+        prev_correct = s->cur[T].correct;
         for (int j = 0; j < k; j++)
-            if (taken[chunk[j]] && s->masked[chunk[j]]) {
-                int dup = 0;
-                for (int q = n_order - k > 0 ? n_order - k : 0; q < n_order; q++) dup |= order[q] == chunk[j];
-                if (dup) continue;
+            if (taken[chunk[j]]) {
                 order[n_order++] = chunk[j];
                 const sn_unit *u = &s->c[chunk[j]].u;
                 per_layer[u->layer * 8 + (int)u->kind]++;
@@ -306,8 +321,6 @@ static int select_task(selector *s, int T, cJSON *report) {
             }
         if (selected == before) continue;
         since_rerank++;
-        /* The mask now holds exactly the kept units: measure it. */
-        if (measure(s, 0)) goto done;
         dead = task_dead(s, T);
         cJSON *pt = cJSON_CreateArray();
         cJSON_AddItemToArray(pt, cJSON_CreateNumber((double)selected / (double)U));
