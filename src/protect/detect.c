@@ -430,7 +430,7 @@ int sn_model_detect(const sn_model *m, const sn_progress *progress, sn_detect_re
         sn_detect_result_free(r);
         return -1;
     }
-    qsort(r->hits, r->n_hits, sizeof *r->hits, cmp_hit);
+    if (r->n_hits) qsort(r->hits, r->n_hits, sizeof *r->hits, cmp_hit);
     sn_progress_report(progress, "detect", (uint64_t)m->n_tensors, (uint64_t)m->n_tensors);
     *out = r;
     return 0;
