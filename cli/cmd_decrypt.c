@@ -65,9 +65,9 @@ static int run(int argc, char **argv) {
         cli_json_str(stdout, model);
         printf(",\"output\":");
         cli_json_str(stdout, out);
-        printf(",\"groups\":%d,\"opened\":%d,\"decrypted_bytes\":%llu,\"zeroed_bytes\":%llu,\"seconds\":%.3f}\n",
+        printf(",\"groups\":%d,\"opened\":%d,\"decrypted_bytes\":%llu,\"zeroed_bytes\":%llu,\"seconds\":%.3f,\"cipher_thread_seconds\":%.3f}\n",
                rep.n_groups, rep.n_opened, (unsigned long long)rep.bytes_decrypted,
-               (unsigned long long)rep.bytes_zeroed, rep.seconds);
+               (unsigned long long)rep.bytes_zeroed, rep.seconds, rep.cipher_seconds);
     } else {
         char b1[32], b2[32];
         printf("opened %d of %d groups (%s decrypted, %s %s) in %.2f s -> %s\n", rep.n_opened, rep.n_groups,

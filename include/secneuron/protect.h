@@ -120,7 +120,9 @@ typedef struct sn_protect_report {
     uint64_t bytes_decrypted;/* decrypt: bytes restored                  */
     uint64_t bytes_zeroed;   /* decrypt: bytes left encrypted and zeroed */
     uint64_t messages;       /* AES-GCM messages (group x window)        */
-    double seconds;
+    double seconds;          /* end to end                               */
+    double cipher_seconds;   /* thread-seconds in the cipher work (gather,
+                                AES-GCM, scatter), without file I/O      */
 } sn_protect_report;
 
 /* Encrypt m's units as the plan says and write out_path (same format as
