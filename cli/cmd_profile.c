@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "secneuron/nn.h"
@@ -76,6 +77,8 @@ static int run(int argc, char **argv) {
     sn_tokenizer *tok = NULL;
     sn_profile *p = NULL;
     int rc = SN_EXIT_FAIL;
+    double measure_s = 0;
+    uint64_t measured = 0;
     if (sn_model_open(&m, model, &err) || sn_profile_new(&p, m, &err)) goto fail;
     for (int i = 0; i < n_specs; i++) {
         char name[128];
@@ -97,7 +100,12 @@ static int run(int argc, char **argv) {
         }
         sn_task *task = NULL;
         if (sn_task_load(&task, file, &err)) goto fail;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         int r = sn_profile_add_task(p, nn, tok, name, task, max_ex, cli_progress(), &err);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        measure_s += (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        if (r == 0) measured += p->tokens[p->n_tasks - 1];
         sn_task_free(task);
         cli_progress_done();
         if (r) goto fail;
@@ -115,11 +123,13 @@ static int run(int argc, char **argv) {
             printf(",\"tokens\":%llu,\"source\":\"%s\"}", (unsigned long long)p->tokens[t],
                    p->from_imatrix[t] ? "imatrix" : "activations");
         }
-        printf("]}\n");
+        printf("],\"tokens_measured\":%llu,\"seconds\":%.3f,\"tokens_per_s\":%.0f}\n", (unsigned long long)measured,
+               measure_s, measure_s > 0 ? (double)measured / measure_s : 0);
     } else {
         for (int t = 0; t < p->n_tasks; t++)
             printf("%-16s %10llu tokens  (%s)\n", p->tasks[t], (unsigned long long)p->tokens[t],
                    p->from_imatrix[t] ? "imatrix" : "activations");
+        if (measured) printf("%llu tokens in %.2f s (%.0f tokens/s)\n", (unsigned long long)measured, measure_s, (double)measured / measure_s);
         printf("wrote %s\n", out);
     }
     rc = SN_EXIT_OK;
