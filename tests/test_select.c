@@ -1,0 +1,175 @@
+/*
+ * test_select.c: the plan's contract, on stories260K with two tasks the
+ * model does perfectly by construction (its own greedy continuations, up
+ * to the newline it writes): story prompts about a girl, and about a boy.
+ *
+ * - teacher-forced exact match (the selector's fast metric) agrees with
+ *   real greedy decoding (sn_task_eval) on every example;
+ * - the plan: groups per protected task with the right policies, units
+ *   claimed by one task only, within the budget; the selection report says
+ *   what the masks do, and re-measuring with the plan's units masked gives
+ *   the same: a task reported denied is dead on its validation examples,
+ *   the other task keeps all of its own;
+ * - the simulation covers every licence role;
+ * - bad requests: a task to protect without examples, a bad attribute.
+ */
+#include <cjson/cJSON.h>
+
+#include "protect/measure.h"
+#include "secneuron/nn.h"
+#include "secneuron/select.h"
+#include "secneuron/task.h"
+#include "secneuron/tokenizer.h"
+#include "test.h"
+
+#define M(x) "models/stories260K/" x
+
+static const char *girls[] = {"Lily", "Sue", "Mia", "Amy", "Anna", "Lucy", "Sara", "Emma", "Kate", "Jane", "Ella", "Rose"};
+static const char *boys[] = {"Tom", "Ben", "Tim", "Max", "Sam", "Jack", "Leo", "Joe", "Bob", "Dan", "Jim", "Ted"};
+
+/* Examples the model completes by itself, stopping at its own newline. */
+static sn_task *own_task(sn_nn *nn, const sn_tokenizer *tok, const char *name, const char *const *who, int n_who,
+                         const char *kind) {
+    sn_err err = {0};
+    sn_task *t = NULL;
+    CHECK_OK(sn_task_new(&t, name, &err), &err);
+    /* three sentence shapes: (kind, name) */
+    for (int i = 0; i < n_who; i++)
+        for (int k = 0; k < 3; k++) {
+            char prompt[256];
+            if (k == 0) snprintf(prompt, sizeof prompt, "Once upon a time, there was a little %s named %s.", kind, who[i]);
+            if (k == 1) snprintf(prompt, sizeof prompt, "One day, a %s named %s went to the park.", kind, who[i]);
+            if (k == 2) snprintf(prompt, sizeof prompt, "There was a %s called %s who loved to play.", kind, who[i]);
+            const char *p[1] = {prompt}, *stops[1] = {"\n"};
+            char *out = NULL;
+            if (sn_nn_complete_text(nn, tok, p, 1, 100, stops, 1, &out, &err) == 0 && out && out[0] &&
+                strlen(out) < 400) {
+                /* keep it only if the model stopped by itself (newline or EOS) */
+                int32_t ids[512];
+                size_t n;
+                char full[1024];
+                snprintf(full, sizeof full, "%s%s", prompt, out);
+                if (sn_tokenizer_encode(tok, full, strlen(full), SN_TOK_ADD_SPECIAL, ids, 512, &n, &err) == 0 && n < 120)
+                    sn_task_add(t, prompt, out, &err);
+            }
+            free(out);
+        }
+    return t;
+}
+
+int main(void) {
+    sn_err err = {0};
+    sn_model *m = NULL;
+    sn_nn *nn = NULL;
+    sn_tokenizer *tok = NULL;
+    sn_nn_config cfg;
+    sn_nn_config_init(&cfg);
+    cfg.n_seq = 8;
+    CHECK_OK(sn_model_open(&m, sn_test_shared(M("stories260K-f32.gguf")), &err), &err);
+    CHECK_OK(sn_nn_new(&nn, m, &cfg, &err), &err);
+    CHECK_OK(sn_tokenizer_for_model(&tok, m, NULL, &err), &err);
+    if (!m || !nn || !tok) return sn_test_finish("test_select");
+
+    sn_task *tg = own_task(nn, tok, "girl", girls, 12, "girl"), *tb = own_task(nn, tok, "boy", boys, 12, "boy");
+    CHECK_MSG(tg->n >= 8 && tb->n >= 8, "only %d and %d examples stop by themselves", tg->n, tb->n);
+    printf("%d girl and %d boy examples\n", tg->n, tb->n);
+
+    /* Teacher forcing agrees with greedy decoding. */
+    sn_evalset *es = NULL;
+    CHECK_OK(sn_evalset_new(&es, tok, sn_nn_n_ctx(nn), &err), &err);
+    CHECK_OK(sn_evalset_add(es, "girl", tg, 0, &err), &err);
+    CHECK_OK(sn_evalset_add(es, "boy", tb, 0, &err), &err);
+    sn_measure ms[2];
+    CHECK_OK(sn_evalset_measure(nn, es, 0, ms, &err), &err);
+    sn_task_score sg, sb;
+    CHECK_OK(sn_task_eval(nn, tok, tg, 0, &sg, NULL, &err), &err);
+    CHECK_OK(sn_task_eval(nn, tok, tb, 0, &sb, NULL, &err), &err);
+    CHECK_EQ_INT(ms[0].correct, sg.correct);
+    CHECK_EQ_INT(ms[1].correct, sb.correct);
+    CHECK_EQ_INT(sg.correct, tg->n); /* by construction */
+    CHECK_EQ_INT(sb.correct, tb->n);
+    /* ... also with units masked (a different answer, the same agreement) */
+    for (int j = 0; j < 172; j += 2) sn_nn_mask_set(nn, SN_UNIT_FFN, 4, j, 1, &err);
+    CHECK_OK(sn_evalset_measure(nn, es, 0, ms, &err), &err);
+    CHECK_OK(sn_task_eval(nn, tok, tg, 0, &sg, NULL, &err), &err);
+    CHECK_EQ_INT(ms[0].correct, sg.correct);
+    sn_nn_mask_clear(nn);
+
+    /* Select for "girl", keeping "boy". */
+    const char *names[] = {"girl", "boy"};
+    const sn_task *tasks[] = {tg, tb};
+    const char *protect[] = {"girl"};
+    sn_select_opts so;
+    sn_select_opts_init(&so);
+    so.val_examples = 12;
+    so.ablate_examples = 3;
+    so.budget = 0.3;
+    so.kinds = (1u << SN_UNIT_FFN) | (1u << SN_UNIT_VO); /* keep the test short */
+    so.require = "tier:pro";
+    sn_plan *plan = NULL;
+    CHECK_OK(sn_plan_select(&plan, nn, tok, names, tasks, 2, protect, 1, &so, NULL, &err), &err);
+    if (plan) {
+        CHECK_EQ_INT(plan->n_tasks, 2);
+        CHECK(plan->n_groups <= 1);
+        cJSON *rep = cJSON_Parse(plan->extra_json);
+        cJSON *sel = cJSON_GetArrayItem(cJSON_GetObjectItem(rep, "selection"), 0);
+        CHECK(sel != NULL);
+        if (plan->n_groups == 1 && sel) {
+            const sn_plan_group *g = &plan->groups[0];
+            CHECK(!strcmp(g->name, "girl"));
+            CHECK(!strcmp(g->policy, "task:girl and tier:pro"));
+            CHECK(g->n_units <= (int)(0.3 * 5 * (172 + 32)) + 1);
+            CHECK_EQ_INT(cJSON_GetObjectItem(sel, "units")->valueint, g->n_units);
+            /* Re-measure with the group masked, on the validation examples
+             * the selector used (12 spread over each task): what the
+             * report says. */
+            sn_evalset *val = NULL;
+            CHECK_OK(sn_evalset_new(&val, tok, sn_nn_n_ctx(nn), &err), &err);
+            CHECK_OK(sn_evalset_add(val, "girl", tg, 12, &err), &err);
+            CHECK_OK(sn_evalset_add(val, "boy", tb, 12, &err), &err);
+            for (int u = 0; u < g->n_units; u++)
+                sn_nn_mask_set(nn, g->units[u].kind, g->units[u].layer, g->units[u].index, 1, &err);
+            CHECK_OK(sn_evalset_measure(nn, val, 0, ms, &err), &err);
+            sn_nn_mask_clear(nn);
+            sn_evalset_free(val);
+            double acc = (double)ms[0].correct / ms[0].n;
+            CHECK(fabs(acc - cJSON_GetObjectItem(sel, "val_accuracy_after")->valuedouble) < 1e-9);
+            CHECK_EQ_INT(ms[1].correct, ms[1].n); /* the other task keeps every example */
+            if (cJSON_IsTrue(cJSON_GetObjectItem(sel, "denied"))) CHECK_EQ_INT(ms[0].correct, 0);
+            printf("girl: %d units, validation accuracy %.0f%% (boy keeps %d/%d)\n", g->n_units, 100 * acc,
+                   ms[1].correct, ms[1].n);
+        }
+        cJSON_Delete(rep);
+
+        /* Simulation: full, none, all but girl, only girl. */
+        char *sim = NULL;
+        const char *extra[] = {"tier:pro"};
+        CHECK_OK(sn_plan_simulate(nn, tok, plan, names, tasks, 2, 8, "task:", extra, 1, NULL, &sim, &err), &err);
+        cJSON *sj = sim ? cJSON_Parse(sim) : NULL;
+        CHECK(sj && cJSON_GetArraySize(sj) == (plan->n_groups ? 4 : 2));
+        if (sj) {
+            cJSON *full = cJSON_GetArrayItem(sj, 0);
+            CHECK(!strcmp(cJSON_GetObjectItem(full, "role")->valuestring, "full licence"));
+            CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(full, "accuracy"), "girl")->valuedouble == 1.0);
+        }
+        cJSON_Delete(sj);
+        free(sim);
+        sn_plan_free(plan);
+    }
+
+    /* Bad requests. */
+    const char *missing[] = {"cat"};
+    CHECK_FAILS(sn_plan_select(&plan, nn, tok, names, tasks, 2, missing, 1, &so, NULL, &err), &err, SN_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "cat");
+    so.attr_prefix = "task ";
+    CHECK_FAILS(sn_plan_select(&plan, nn, tok, names, tasks, 2, protect, 1, &so, NULL, &err), &err, SN_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "task girl");
+
+    sn_evalset_free(es);
+    sn_task_free(tg);
+    sn_task_free(tb);
+    sn_tokenizer_free(tok);
+    sn_nn_free(nn);
+    sn_model_close(m);
+    return sn_test_finish("test_select");
+}
