@@ -102,6 +102,7 @@ int main(void) {
     sn_select_opts so;
     sn_select_opts_init(&so);
     so.val_examples = 12;
+    so.val_all_below = 0;
     so.ablate_examples = 3;
     so.budget = 0.3;
     so.kinds = (1u << SN_UNIT_FFN) | (1u << SN_UNIT_VO); /* keep the test short */

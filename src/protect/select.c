@@ -52,6 +52,7 @@ void sn_select_opts_init(sn_select_opts *o) {
     o->rerank_width = 6;
     o->beta = 1.0;
     o->val_examples = 64;
+    o->val_all_below = 256;
     o->ablate_examples = 16;
     o->base_budget = 0.02;
     o->attr_prefix = "task:";
@@ -444,8 +445,10 @@ int sn_plan_select(sn_plan **out, sn_nn *nn, const sn_tokenizer *tok, const char
         if (sn_attr_check(attr, strlen(attr), err)) goto done;
     }
     if (sn_evalset_new(&es, tok, sn_nn_n_ctx(nn), err)) goto done;
+    /* Small tasks (a memorised directory, say) are validated on every
+     * example: each record is its own capability. */
     for (int t = 0; t < n_tasks; t++)
-        if (sn_evalset_add(es, names[t], tasks[t], o.val_examples, err)) goto done;
+        if (sn_evalset_add(es, names[t], tasks[t], tasks[t]->n <= o.val_all_below ? 0 : o.val_examples, err)) goto done;
 
     /* Candidates. */
     s.nn = nn;
@@ -591,23 +594,78 @@ int sn_plan_select(sn_plan **out, sn_nn *nn, const sn_tokenizer *tok, const char
         }
     }
     if (o.base) {
-        /* Units every protected task needs (largest smallest loss increase). */
+        /* The base group: with no licence, every group is closed; add the
+         * units that every protected task needs (largest smallest effect:
+         * ablation, or for FFN neurons the smallest normalised use) until
+         * each protected task is dead with everything closed, then prune.
+         * Any licence opens it, so it costs licensed users nothing. */
         scored *sc = malloc((size_t)s.U * sizeof *sc);
-        int n = 0;
-        for (i = 0; sc && i < s.U; i++) {
+        int n = 0, take = 0, cap = (int)ceil(o.base_budget * s.U);
+        if (!sc) {
+            sn_fail(err, SN_ENOMEM, "out of memory");
+            free(units);
+            goto done;
+        }
+        for (i = 0; i < s.U; i++) {
             if (s.c[i].owner >= 0) continue;
             double least = INFINITY;
             for (int p = 0; p < n_protect; p++) {
-                double d = s.dloss[(size_t)i * n_tasks + prot_idx[p]];
+                double d = s.ffn_norm && s.c[i].u.kind == SN_UNIT_FFN ? s.ffn_norm[(size_t)prot_idx[p] * s.U + i]
+                                                                       : s.dloss[(size_t)i * n_tasks + prot_idx[p]];
                 if (d < least) least = d;
             }
             if (least > 0) sc[n++] = (scored){i, least};
         }
-        if (sc) qsort(sc, (size_t)n, sizeof *sc, cmp_scored);
-        int take = (int)ceil(o.base_budget * s.U);
-        if (take > n) take = n;
+        /* FFN (profile) and the rest (ablation) are not on one scale:
+         * alternate between the two rankings. */
+        scored *sf = malloc((size_t)(n ? n : 1) * sizeof *sf), *sa = malloc((size_t)(n ? n : 1) * sizeof *sa);
+        int nf = 0, na = 0;
+        for (int k = 0; sf && sa && k < n; k++) {
+            if (s.ffn_norm && s.c[sc[k].i].u.kind == SN_UNIT_FFN) sf[nf++] = sc[k];
+            else sa[na++] = sc[k];
+        }
+        if (sf && sa) {
+            qsort(sf, (size_t)nf, sizeof *sf, cmp_scored);
+            qsort(sa, (size_t)na, sizeof *sa, cmp_scored);
+            n = 0;
+            for (int k = 0; k < nf || k < na; k++) {
+                if (k < na) sc[n++] = sa[k];
+                if (k < nf) sc[n++] = sf[k];
+            }
+        }
+        free(sf);
+        free(sa);
+        sn_nn_mask_clear(nn);
+        memset(s.masked, 0, (size_t)s.U);
+        for (i = 0; i < s.U; i++)
+            if (s.c[i].owner >= 0 && set_mask(&s, i, 1)) {
+                free(sc);
+                free(units);
+                goto done;
+            }
+        int all_dead = 0, step = cap / 32 > 1 ? cap / 32 : 1;
+        while (take < n && take < cap) {
+            if (measure(&s, 0)) {
+                free(sc);
+                free(units);
+                goto done;
+            }
+            all_dead = 1;
+            for (int p = 0; p < n_protect; p++)
+                all_dead &= s.cur[prot_idx[p]].correct <= (int)floor(o.target * s.cur[prot_idx[p]].n + 1e-9);
+            if (all_dead) break;
+            for (int k = 0; k < step && take < n && take < cap; k++, take++)
+                if (set_mask(&s, sc[take].i, 1)) {
+                    free(sc);
+                    free(units);
+                    goto done;
+                }
+        }
         for (int k = 0; k < take; k++) units[k] = s.c[sc[k].i].u;
         free(sc);
+        cJSON *bj = cJSON_AddObjectToObject(report, "base");
+        cJSON_AddNumberToObject(bj, "units", take);
+        cJSON_AddBoolToObject(bj, "everything_denied_without_licence", all_dead);
         if (take) {
             char *pol = policy_for(&o, protect, n_protect);
             int r = pol ? sn_plan_add_group(plan, "base", pol, protect, n_protect, units, take, err)
