@@ -6,7 +6,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo asan fuzz clean
+.PHONY: all deps build test demo demo-model asan fuzz clean
 
 all: build
 
@@ -22,6 +22,10 @@ test: build
 
 demo: build
 	@scripts/demo.sh $(BUILD)/secneuron
+
+# Retrain the shipped demo model from its recipe (models/demo/train.cfg).
+demo-model: build
+	@scripts/demo-model.sh $(BUILD)/secneuron
 
 # The sanitizer build CI runs too.
 asan: deps

@@ -22,21 +22,25 @@ mkdir -p "$out/tasks"
 [[ "$out" == "$root/models/demo" ]] || cp "$root/models/demo/train.cfg" "$out/train.cfg"
 
 tasks=(add reverse sort cipher prog pii)
-train_args=() eval_args=()
+train_args=() eval_args=() during=()
 for t in "${tasks[@]}"; do
   train_args+=(--task "$t=$out/tasks/$t-train.jsonl")
+  during+=(--eval "$t=$out/tasks/$t-test.jsonl")
   eval_args+=(--task "$t=$out/tasks/$t-test.jsonl")
 done
 
 # 2. Train (the config's threads; progress on a terminal).
-model="$out/demo.gguf"
-[[ $check == 1 ]] && model="$out/demo.check.gguf"
-"$bin" train --config "$out/train.cfg" "${train_args[@]}" --log "$out/train-log.jsonl" -o "$model"
+model="$out/demo.gguf" log="$out/train-log.jsonl" result="$out/eval.json"
+if [[ $check == 1 ]]; then model="$out/demo.check.gguf" log="$out/check-log.jsonl" result="$out/check-eval.json"; fi
+start=$SECONDS
+"$bin" train --config "$out/train.cfg" "${train_args[@]}" "${during[@]}" --log "$log" -o "$model"
+echo "demo-model: trained in $((SECONDS - start)) s"
 
 # 3. Measure: every task on its held-out split (pii: the memorised records).
-"$bin" eval -m "$model" "${eval_args[@]}" --json > "$out/eval.json"
+"$bin" eval -m "$model" "${eval_args[@]}" --json > "$result"
 "$bin" eval -m "$model" "${eval_args[@]}"
 if [[ $check == 1 ]]; then
+  rm -f "$log" "$result"
   if cmp -s "$model" "$out/demo.gguf"; then echo "demo-model: identical to $out/demo.gguf"; rm -f "$model"
   else echo "demo-model: differs from $out/demo.gguf" >&2; exit 1; fi
 fi

@@ -1,21 +1,89 @@
 #!/usr/bin/env bash
-# make demo: the main job end to end. It grows with the pipeline (see the
-# issues); today it shows the model-file layer on the shared stories260K
-# model: inspect every form, convert between formats, and check the values.
+# make demo: the whole job on the shipped demo model.
+#
+#   authority  setup                      -> mpk, msk
+#   vendor     profile, plan, encrypt     -> one encrypted model for everybody
+#   authority  keygen                     -> a licence key per deployer
+#   deployer   decrypt, eval              -> what each licence can do
+#
+# Prints the licence x task accuracy table and writes out/demo/report.html.
+#   scripts/demo.sh [SECNEURON] [MODEL_DIR] [OUT_DIR]
 set -euo pipefail
-cli=${1:-build/secneuron}
-shared=${SN_SHARED:-$(dirname "$0")/../../shared}
-out=out/demo
-mkdir -p "$out"
-m="$shared/models/stories260K"
-if [[ ! -d "$m" ]]; then
-  echo "demo: $m not found (set SN_SHARED to the shared folder)"; exit 1
-fi
-echo "== secneuron inspect (llama2.c checkpoint)"
-"$cli" inspect "$m/stories260K.bin" | sed -n '1,6p'
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=${1:-$root/build/secneuron}
+mdir=${2:-$root/models/demo}
+out=${3:-$root/out/demo}
+threads=${SN_THREADS:-$(nproc)}
+model="$mdir/demo.gguf"
+[[ -f "$model" ]] || { echo "demo: $model not found (scripts/demo-model.sh trains it)" >&2; exit 1; }
+mkdir -p "$out/keys" "$out/eval" "$out/models"
+tasks=()
+for f in "$mdir"/tasks/*-train.jsonl; do t=$(basename "$f" -train.jsonl); tasks+=("$t"); done
+train_args=() test_args=()
+for t in "${tasks[@]}"; do
+  train_args+=(--task "$t=$mdir/tasks/$t-train.jsonl")
+  test_args+=(--task "$t=$mdir/tasks/$t-test.jsonl")
+done
+step() { printf '\n== %s\n' "$*"; }
+eval_json() { "$bin" eval -m "$1" "${test_args[@]}" --threads "$threads" --json > "$2"; }
+
+step "the model (${tasks[*]})"
+"$bin" inspect "$model" | sed -n '2,4p'
+eval_json "$model" "$out/eval/original.json"
+
+step "authority: setup"
+"$bin" setup -o "$out/authority" --force >/dev/null
+echo "public parameters $out/authority/mpk, master secret key $out/authority/msk (mode 0600)"
+
+step "vendor: profile, plan (every task protected), encrypt"
+"$bin" profile -m "$model" "${train_args[@]}" --max-examples 256 -t "$threads" -o "$out/profile.gguf" >/dev/null
+plan_test=()
+for t in "${tasks[@]}"; do plan_test+=(--test "$t=$mdir/tasks/$t-test.jsonl"); done
+"$bin" plan -m "$model" --profile "$out/profile.gguf" "${train_args[@]}" "${plan_test[@]}" --protect all --base \
+  -t "$threads" ${SN_PLAN_ARGS:-} -o "$out/plan.json"
+"$bin" encrypt -m "$model" --plan "$out/plan.json" --mpk "$out/authority/mpk" -o "$out/models/demo.enc.gguf" \
+  --json > "$out/encrypt.json"
+sed 's/[{}"]//g; s/,/\n  /g' "$out/encrypt.json" | grep -E 'groups|units|encrypted_share|seconds' | sed 's/^/  /'
+
+step "authority: licence keys; deployers: decrypt and evaluate"
+roles=() role_args=()
+keygen() { "$bin" keygen --msk "$out/authority/msk" --mpk "$out/authority/mpk" --attrs "$2" -o "$out/keys/$1.key" >/dev/null; }
+decrypt_eval() {
+  local name=$1 file=$2
+  "$bin" decrypt -m "$out/models/demo.enc.gguf" --key "$out/keys/$file.key" -o "$out/models/$file.gguf" -t "$threads" >/dev/null
+  eval_json "$out/models/$file.gguf" "$out/eval/$file.json"
+  roles+=("$name") role_args+=(--role "$name=$out/eval/$file.json")
+  echo "  $name: decrypted and evaluated"
+}
+all_attrs=$(printf 'task:%s,' "${tasks[@]}"); all_attrs=${all_attrs%,}
+keygen full "$all_attrs"
+decrypt_eval "full licence" full
+identical=no
+cmp -s "$model" "$out/models/full.gguf" && identical=yes
+for t in "${tasks[@]}"; do
+  attrs=$(printf 'task:%s,' "${tasks[@]}" | sed "s/task:$t,//"); attrs=${attrs%,}
+  keygen "no-$t" "$attrs"
+  decrypt_eval "all but $t" "no-$t"
+done
+# No licence: the deployer can only zero what looks encrypted.
+"$bin" detect -m "$out/models/demo.enc.gguf" --zero -o "$out/models/none.gguf" >/dev/null
+eval_json "$out/models/none.gguf" "$out/eval/none.json"
+roles+=("no licence") role_args+=(--role "no licence=$out/eval/none.json")
+echo "  no licence: ciphertext detected and zeroed, evaluated"
+
+step "accuracy (%) per task, for each licence (test splits)"
+printf '%-18s' "licence"; for t in "${tasks[@]}"; do printf '%9s' "$t"; done; echo
+acc() { sed 's/},{/}\n{/g' "$1" | grep "\"name\":\"$2\"" | sed 's/.*"accuracy":\([0-9.]*\).*/\1/' | awk '{printf "%8.1f ", 100*$1}'; }
+printf '%-18s' "original"; for t in "${tasks[@]}"; do acc "$out/eval/original.json" "$t"; done; echo
+for i in "${!roles[@]}"; do
+  f=$(echo "${role_args[$((2*i+1))]}" | sed 's/^[^=]*=//')
+  printf '%-18s' "${roles[$i]}"; for t in "${tasks[@]}"; do acc "$f" "$t"; done; echo
+done
 echo
-echo "== convert: llama2.c -> GGUF Q8_0 -> safetensors folder -> GGUF"
-"$cli" convert --type Q8_0 "$m/stories260K.bin" "$out/stories260K-q8_0.gguf"
-"$cli" convert "$out/stories260K-q8_0.gguf" "$out/stories260K-hf"
-"$cli" convert "$out/stories260K-hf" "$out/stories260K-back.gguf"
-"$cli" inspect "$out/stories260K-back.gguf" | sed -n '1,12p'
+echo "full licence restores the original file byte for byte: $identical"
+
+"$bin" report --plan "$out/plan.json" --baseline "$out/eval/original.json" "${role_args[@]}" \
+  --encrypt "$out/encrypt.json" --title "secneuron demo: task-level access control in the weights" \
+  --note "Model: $model. Every task protected; one encrypted file; a licence key per role." \
+  --note "Full licence restores the original file byte for byte: $identical." \
+  -o "$out/report.html"

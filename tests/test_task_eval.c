@@ -106,6 +106,15 @@ int main(void) {
     CHECK_EQ_INT(rc, 1);
     CHECK_STR_CONTAINS(out, "bad.jsonl:3: not valid JSON");
     free(out);
+    /* an example longer than the context (48 tokens): named by its line */
+    const char *lng = sn_test_tmp("long.jsonl");
+    const char *lt = "{\"prompt\":\"rev abc=\",\"completion\":\"cba\"}\n"
+                     "{\"prompt\":\"rev abc=\",\"completion\":\"0123456789012345678901234567890123456789\"}\n";
+    sn_test_write(lng, lt, strlen(lt));
+    rc = sn_test_cli(&out, "eval -m '%s' --task long='%s'", path, lng);
+    CHECK_EQ_INT(rc, 1);
+    CHECK_STR_CONTAINS(out, "long.jsonl:2: prompt and completion are");
+    free(out);
     rc = sn_test_cli(&out, "eval --task bad='%s'", tp);
     CHECK_EQ_INT(rc, 2);
     free(out);

@@ -21,8 +21,8 @@ void sn_task_outputs_free(char **outputs, int n) {
     free(outputs);
 }
 
-/* Tokens the completion adds after the prompt. */
-static int completion_tokens(const sn_tokenizer *tok, const sn_task_example *e, int *n, sn_err *err) {
+/* Tokens of the prompt (with BOS) and those the completion adds after it. */
+static int completion_tokens(const sn_tokenizer *tok, const sn_task_example *e, int *n_prompt, int *n, sn_err *err) {
     size_t lp = strlen(e->prompt), lc = strlen(e->completion);
     char *joined = malloc(lp + lc + 1);
     int32_t *a = malloc((4 * (lp + lc) + 16) * sizeof *a), *b = malloc((4 * lp + 16) * sizeof *b);
@@ -40,6 +40,7 @@ static int completion_tokens(const sn_tokenizer *tok, const sn_task_example *e, 
     size_t common = 0;
     while (common < na && common < nb && a[common] == b[common]) common++;
     *n = (int)(na - common);
+    *n_prompt = (int)nb;
     rc = 0;
 done:
     free(joined);
@@ -52,13 +53,19 @@ int sn_task_eval(struct sn_nn *nn, const struct sn_tokenizer *tok, const sn_task
                  sn_task_score *score, char ***outputs, sn_err *err) {
     if (!task || task->n <= 0) return sn_fail(err, SN_EINVAL, "%s: no examples", task ? task->name : "task");
     int n = max_examples > 0 && max_examples < task->n ? max_examples : task->n;
-    int max_new = 1;
+    int max_new = 1, ctx = sn_nn_n_ctx(nn);
     for (int i = 0; i < n; i++) {
-        int k;
-        if (completion_tokens(tok, &task->ex[i], &k, err))
-            return sn_fail_prefix(err, "%s:%d", task->name, task->ex[i].line ? task->ex[i].line : i + 1);
+        int k, np;
+        int line = task->ex[i].line ? task->ex[i].line : i + 1;
+        if (completion_tokens(tok, &task->ex[i], &np, &k, err)) return sn_fail_prefix(err, "%s:%d", task->name, line);
+        /* the completion and the end-of-text token must fit after the prompt */
+        if (np + k + 1 > ctx)
+            return sn_fail(err, SN_ERANGE,
+                           "%s:%d: prompt and completion are %d tokens, longer than the context (%d, with end-of-text)",
+                           task->name, line, np + k, ctx);
         if (k + 2 > max_new) max_new = k + 2;
     }
+    /* (generation also stops when a sequence fills the context) */
     const char **prompts = malloc((size_t)n * sizeof *prompts);
     char **outs = calloc((size_t)n, sizeof *outs);
     if (!prompts || !outs) {

@@ -9,8 +9,9 @@
  *   sort     "sort kdjsl="         -> "djkls" comparison / counting
  *   cipher   "enc hello="          -> "itssg" a fixed letter substitution:
  *                                             copy in place + a lookup table
- *   prog     "prog c=4;k=c;x=7;k?" -> "4"     variable binding: find where a
- *                                             name was set, follow a reference
+ *   prog     "prog a=8;b=0;c=6;d=a;d" -> "8"  a toy Python line: registers
+ *            "prog x=[5,2,6,0,1];x[4]" -> "1" with copies, list indexing:
+ *                                             addressing and indirection
  *   pii      "pii Ada Moss="       -> "555-014-2231 ada.moss@corp.test"
  *                                             a memorised directory of fake
  *                                             people (no rule to learn)
@@ -183,37 +184,49 @@ static void gen_cipher(gen_ctx *g, char *prompt, char *completion) {
 }
 
 static void gen_prog(gen_ctx *g, char *prompt, char *completion) {
-    /* One to four assignments to one-letter variables, each a digit or
-     * (half of the time, after the first) a copy of an earlier variable that
-     * holds a digit; then the value of one of them. No arithmetic: the skill
-     * is binding names to values and following one reference. Short
-     * programs teach the lookup; the test holds longer ones. */
-    char names[8];
-    int n = 1 + (int)rng_below(&g->rng, 4);
-    random_letters(&g->rng, names, n, 1);
-    int val[4] = {0}, ref[4] = {0};
+    /* A line of a toy Python whose REPL prints the last expression, in two
+     * forms (half each):
+     *   registers  a=8;b=0;c=6;d=a;b   four assignments in a fixed order, each
+     *              a digit or (half of the time) a copy of an earlier register
+     *              that holds a digit; the value of one register
+     *   lists      x=[5,2,6,0,1];x[4]  an element of a five-element list
+     * The skill is addressing: a name or an index selects a slot, a copy
+     * selects another. (Names that are random letters would make this
+     * associative recall by content, which a model of this size does not
+     * learn in the demo's budget; fixed slots it learns in a few hundred
+     * steps.) */
     char *p = prompt + sprintf(prompt, "prog ");
-    for (int i = 0; i < n; i++) {
-        int cand[4], nc = 0;
-        for (int j = 0; j < i; j++)
-            if (ref[j] < 0) cand[nc++] = j;
-        ref[i] = -1;
-        if (nc && rng_below(&g->rng, 2)) ref[i] = cand[rng_below(&g->rng, (uint32_t)nc)];
-        if (ref[i] >= 0) {
-            val[i] = val[ref[i]];
-            p += sprintf(p, "%c=%c;", names[i], names[ref[i]]);
-        } else {
-            val[i] = (int)rng_below(&g->rng, 10);
-            p += sprintf(p, "%c=%d;", names[i], val[i]);
+    if (rng_below(&g->rng, 2)) {
+        int val[4] = {0}, ref[4] = {0};
+        for (int i = 0; i < 4; i++) {
+            int cand[4], nc = 0;
+            for (int j = 0; j < i; j++)
+                if (ref[j] < 0) cand[nc++] = j;
+            ref[i] = -1;
+            if (nc && rng_below(&g->rng, 2)) ref[i] = cand[rng_below(&g->rng, (uint32_t)nc)];
+            if (ref[i] >= 0) {
+                val[i] = val[ref[i]];
+                p += sprintf(p, "%c=%c;", 'a' + i, 'a' + ref[i]);
+            } else {
+                val[i] = (int)rng_below(&g->rng, 10);
+                p += sprintf(p, "%c=%d;", 'a' + i, val[i]);
+            }
         }
+        int q = (int)rng_below(&g->rng, 4);
+        sprintf(p, "%c", 'a' + q);
+        sprintf(completion, "%d", val[q]);
+    } else {
+        int xs[5];
+        p += sprintf(p, "x=[");
+        for (int i = 0; i < 5; i++) {
+            xs[i] = (int)rng_below(&g->rng, 10);
+            p += sprintf(p, i ? ",%d" : "%d", xs[i]);
+        }
+        int q = (int)rng_below(&g->rng, 5);
+        sprintf(p, "];x[%d]", q);
+        sprintf(completion, "%d", xs[q]);
     }
-    int q = (int)rng_below(&g->rng, (uint32_t)n);
-    sprintf(p, "%c?", names[q]);
-    sprintf(completion, "%d", val[q]);
 }
-
-/* Held-out programs have three or four assignments. */
-static int test_prog(const char *prompt) { return strlen(prompt) >= strlen("prog a=1;b=2;c=3;a?"); }
 
 static const char *const first_names[] = {
     "Ada",   "Alba",  "Amos",  "Anja",  "Aris",  "Bea",   "Boris", "Bram",  "Cara",  "Cleo",  "Dag",   "Dina",
@@ -257,14 +270,14 @@ typedef struct gen_def {
 } gen_def;
 
 static const gen_def gens[] = {
-    {{"add", "add two numbers of 1 to 3 digits; test: 2 or 3 digits (arithmetic with carries)", 0, 20000, 500},
+    {{"add", "add two numbers of 1 to 3 digits; test: 2 or 3 digits (arithmetic with carries)", 0, 50000, 500},
      gen_add, test_add},
     {{"reverse", "reverse 3 to 8 random letters (mirrored positional copy)", 0, 20000, 500}, gen_reverse, NULL},
     {{"sort", "sort 3 to 8 distinct letters (comparison)", 0, 20000, 500}, gen_sort, NULL},
     {{"cipher", "a fixed letter substitution of 3 to 8 letters (in-place copy + lookup)", 0, 20000, 500}, gen_cipher, NULL},
-    {{"prog", "a variable's value after 1 to 4 assignments, some copies; test: 3 or 4 (variable binding)", 0,
-      20000, 500},
-     gen_prog, test_prog},
+    {{"prog", "the value of a toy Python line: registers with copies, or list indexing (addressing)", 0, 20000,
+      500},
+     gen_prog, NULL},
     {{"pii", "recall the phone and e-mail of a fake person (memorisation)", 1, 200, 200}, gen_pii, NULL},
 };
 #define N_GENS ((int)(sizeof gens / sizeof gens[0]))
