@@ -21,11 +21,13 @@ static void usage(FILE *fp) {
     fprintf(fp,
             "usage: secneuron plan -m MODEL --task NAME=FILE ... --protect TASKS -o PLAN.json [options]\n"
             "       secneuron plan --profile PROFILE --protect TASKS -o PLAN.json [--budget F]\n\n"
-            "Choose the units to encrypt for each protected task. With a model and task files, by\n"
-            "measured effect: every unit is ablated alone, then units are added greedily, a chunk\n"
-            "at a time, keeping only those that the other tasks do not need, until the task is\n"
-            "dead on its validation examples, then pruned. With only a profile: a one-shot\n"
-            "ranking by contrastive mean activation (a start, not an answer).\n\n"
+            "Choose the units to encrypt for each protected task. With a model and task files:\n"
+            "a gate per unit is learnt by gradient descent (the task's answers made unlikely,\n"
+            "the other tasks' kept), then the units the gates mask are verified by measurement,\n"
+            "keeping only those the other tasks do not need, until the task is dead on its\n"
+            "validation examples, then pruned (--select measure: rank by single-unit ablation\n"
+            "and add greedily instead). With only a profile: a one-shot ranking by contrastive\n"
+            "mean activation (a start, not an answer).\n\n"
             "  -m, --model MODEL      the plaintext model\n"
             "  --task NAME=FILE       examples to choose with (use the training split); repeatable\n"
             "  --test NAME=FILE       examples for --simulate (default: the --task file)\n"
@@ -39,6 +41,10 @@ static void usage(FILE *fp) {
             "  --require ATTR         AND every policy with ATTR, e.g. tier:pro\n"
             "  --prefix P             task attribute prefix (default task:)\n"
             "  --val-examples N       validation examples per task (default 64)\n"
+            "  --select gates|measure how units are found (default gates)\n"
+            "  --gate-steps N         gate optimisation steps per round (default 240)\n"
+            "  --gate-keep W          weight of keeping the other tasks (default 60)\n"
+            "  --gate-rounds N        learn-verify rounds per task (default 3)\n"
             "  --simulate             print each licence's accuracy per task (greedy, on --test)\n"
             "  --from PLAN.json       do not select: take this plan (to --simulate it)\n"
             "  --sim-examples N       examples per task for --simulate (default 200)\n"
@@ -89,6 +95,8 @@ static int run(int argc, char **argv) {
         {"tokenizer", required_argument, 0, 'z'},  {"threads", required_argument, 0, 't'},
         {"output", required_argument, 0, 'o'},     {"json", no_argument, 0, 'j'},
         {"from", required_argument, 0, 'F'},       {"help", no_argument, 0, 'h'},
+        {"select", required_argument, 0, 'M'},     {"gate-steps", required_argument, 0, 'g'},
+        {"gate-keep", required_argument, 0, 'k'},  {"gate-rounds", required_argument, 0, 'R'},
         {0, 0, 0, 0}};
     const char *model = NULL, *out = NULL, *protect_arg = NULL, *profile_path = NULL, *tokpath = NULL, *from = NULL;
     const char *task_specs[MAX_TASKS], *test_specs[MAX_TASKS];
@@ -123,6 +131,14 @@ static int run(int argc, char **argv) {
         case 'o': out = optarg; break;
         case 'F': from = optarg; protect_arg = protect_arg ? protect_arg : "all"; break;
         case 'j': json = 1; break;
+        case 'M':
+            if (!strcmp(optarg, "gates")) so.gates = 1;
+            else if (!strcmp(optarg, "measure")) so.gates = 0;
+            else return cli_usage_error("plan", "--select is gates or measure");
+            break;
+        case 'g': so.gate_steps = atoi(optarg); break;
+        case 'k': so.gate_keep = atof(optarg); break;
+        case 'R': so.gate_rounds = atoi(optarg); break;
         case 'h': usage(stdout); return SN_EXIT_OK;
         default: return cli_usage_error("plan", "unknown option");
         }
@@ -131,8 +147,10 @@ static int run(int argc, char **argv) {
     if (!model && !profile_path) return cli_usage_error("plan", "needs -m MODEL with --task files, or --profile");
     if (model && !n_task) return cli_usage_error("plan", "with -m, give the tasks' examples with --task NAME=FILE");
     if (!(so.budget > 0 && so.budget <= 1) || !(so.layer_budget > 0 && so.layer_budget <= 1) || so.tolerance < 0 ||
-        threads <= 0 || so.val_examples <= 0)
-        return cli_usage_error("plan", "budgets must be in (0, 1], tolerance >= 0, threads and examples > 0");
+        threads <= 0 || so.val_examples <= 0 || so.gate_steps <= 0 || !(so.gate_keep >= 0) || so.gate_rounds <= 0)
+        return cli_usage_error("plan", "budgets must be in (0, 1], tolerance >= 0, threads, examples, gate steps and "
+                                       "rounds > 0, gate keep >= 0");
+    so.threads = threads;
 
     sn_err err = {0};
     int rc = SN_EXIT_FAIL;

@@ -15,6 +15,9 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <pthread.h>
+
+#include "protect/protect_internal.h"
 #include "secneuron/gguf.h"
 #include "secneuron/protect.h"
 #include "test.h"
@@ -202,6 +205,50 @@ static int64_t find_in_file(const char *path, const char *needle) {
     return at;
 }
 
+/* Every (key, nonce) pair the encryptions use, from the seal.c seam. */
+typedef struct nonce_log {
+    pthread_mutex_t mu;
+    int n, cap;
+    uint8_t (*rec)[44]; /* key || iv */
+    int *group;
+} nonce_log;
+
+static void log_nonce(void *ctx, int group, const uint8_t key[32], const uint8_t iv[12]) {
+    nonce_log *l = ctx;
+    pthread_mutex_lock(&l->mu);
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 1024;
+        l->rec = realloc(l->rec, (size_t)l->cap * sizeof *l->rec);
+        l->group = realloc(l->group, (size_t)l->cap * sizeof *l->group);
+    }
+    memcpy(l->rec[l->n], key, 32);
+    memcpy(l->rec[l->n] + 32, iv, 12);
+    l->group[l->n++] = group;
+    pthread_mutex_unlock(&l->mu);
+}
+
+static int cmp_rec(const void *a, const void *b) { return memcmp(a, b, 44); }
+
+/* No (key, nonce) pair twice, over every message of `runs` encryptions;
+ * one key per group and run, never reused. */
+static void check_nonces(nonce_log *l, int runs, int groups, int many_windows, const char *what) {
+    CHECK_MSG(many_windows ? l->n > 4 * runs * groups : l->n >= runs * groups, "%s: %d messages for %d runs of %d groups (want several windows)", what, l->n,
+              runs, groups);
+    int keys = 0;
+    uint8_t (*k)[32] = malloc((size_t)l->n * 32);
+    for (int i = 0; i < l->n; i++) {
+        int seen = 0;
+        for (int j = 0; j < keys && !seen; j++) seen = !memcmp(k[j], l->rec[i], 32);
+        if (!seen) memcpy(k[keys++], l->rec[i], 32);
+    }
+    CHECK_MSG(keys == runs * groups, "%s: %d distinct keys, want %d", what, keys, runs * groups);
+    free(k);
+    qsort(l->rec, (size_t)l->n, sizeof *l->rec, cmp_rec);
+    int dup = 0;
+    for (int i = 1; i < l->n; i++) dup += !memcmp(l->rec[i - 1], l->rec[i], 44);
+    CHECK_MSG(dup == 0, "%s: %d (key, nonce) pairs repeat", what, dup);
+}
+
 static void test_gguf_file(const char *rel, uint32_t window, int threads) {
     sn_err err = {0};
     const char *in = sn_test_shared(rel);
@@ -215,6 +262,9 @@ static void test_gguf_file(const char *rel, uint32_t window, int threads) {
     sn_encrypt_opts eo = {threads, window, 0};
     sn_protect_report rep;
     const char *enc = sn_test_tmp("enc.gguf");
+    nonce_log nl = {PTHREAD_MUTEX_INITIALIZER, 0, 0, NULL, NULL};
+    sn_seal_trace = log_nonce;
+    sn_seal_trace_ctx = &nl;
     CHECK_OK(sn_model_encrypt(m, p, &kv, enc, &eo, NULL, &rep, &err), &err);
     CHECK_EQ_INT(vendor.wraps, 3);
     CHECK(memcmp(vendor.keys[0], vendor.keys[1], 32) && memcmp(vendor.keys[1], vendor.keys[2], 32));
@@ -229,6 +279,10 @@ static void test_gguf_file(const char *rel, uint32_t window, int threads) {
     const char *enc2 = sn_test_tmp("enc2.gguf");
     CHECK_OK(sn_model_encrypt(m, p, &kv, enc2, &eo, NULL, NULL, &err), &err);
     CHECK(!files_equal(enc, enc2));
+    sn_seal_trace = NULL;
+    check_nonces(&nl, 2, p->n_groups, window <= 8192, rel);
+    free(nl.rec);
+    free(nl.group);
 
     /* Full licence: the original file, byte for byte. */
     fake_kw all = {{"A", "B", "A or C"}, 3, 0, {{0}}};

@@ -291,6 +291,49 @@ static void test_xent(sn_pool *p) {
     free(z), free(dz), free(l);
 }
 
+/* ---- unlikelihood ---- */
+
+static double unlikely_loss(void *c_, const float *z) {
+    xent_t *c = c_;
+    size_t n = (size_t)c->M * c->V;
+    float *zz = malloc(n * 4), *l = malloc((size_t)c->M * 4);
+    memcpy(zz, z, n * 4);
+    sn_unlikely_fwd_bwd(c->p, c->M, c->V, zz, c->tgt, 1.0f, l);
+    double s = 0;
+    for (int i = 0; i < c->M; i++) s += l[i];
+    free(zz);
+    free(l);
+    return s;
+}
+
+static void test_unlikely(sn_pool *p) {
+    int M = 5, V = 40;
+    size_t n = (size_t)M * V;
+    int32_t tgt[5] = {0, 39, 7, 7, 20};
+    float *z = malloc(n * 4), *dz = malloc(n * 4), *l = malloc(M * 4);
+    fill(z, n, 3.0);
+    z[1 * V + 39] += 20; /* a target the model is sure of: -log(1 - p) large, gradient alive */
+    memcpy(dz, z, n * 4);
+    sn_unlikely_fwd_bwd(p, M, V, dz, tgt, 1.0f, l);
+    /* -log(1 - softmax) against double */
+    double maxerr = 0;
+    for (int i = 0; i < M; i++) {
+        double mx = -1e30, s = 0, r = 0;
+        for (int j = 0; j < V; j++) mx = fmax(mx, z[i * V + j]);
+        for (int j = 0; j < V; j++) {
+            s += exp(z[i * V + j] - mx);
+            if (j != tgt[i]) r += exp(z[i * V + j] - mx);
+        }
+        maxerr = fmax(maxerr, fabs(l[i] - (log(s) - log(r))) / (1 + fabs(log(s) - log(r))));
+    }
+    CHECK(maxerr < 1e-5);
+    CHECK(l[1] > 5);                   /* sure of the target */
+    CHECK(fabs(dz[1 * V + 39]) > 0.9); /* d/dz_t = p_t, near 1 */
+    xent_t c = {p, M, V, tgt};
+    check_grad("unlikelihood", unlikely_loss, &c, z, dz, n, 1e-2, 1e-3);
+    free(z), free(dz), free(l);
+}
+
 /* ---- matrix products and embeddings ---- */
 
 static void test_matmul(sn_pool *p) {
@@ -404,6 +447,98 @@ static void test_model(int tied, int kv_heads, int threads) {
     sn_task_free(task);
 }
 
+/* Per-unit scale gradients (sn_trainer_unit_grad) against central
+ * differences of the loss it reports, for both losses; weights restored;
+ * and scale 0 agrees with switching the unit off another way: an FFN
+ * neuron by its gate and up rows, a value channel by the O columns that
+ * read it, a query/key pair by its Q rows in every head of the group. */
+static void test_unit_grad(void) {
+    sn_err err = {0};
+    const char *vocab = sn_test_tmp("vocab_units.gguf");
+    CHECK_OK(sn_train_write_char_vocab(vocab, NULL, &err), &err);
+    sn_train_config c;
+    sn_train_config_default(&c);
+    c.n_layers = 2, c.dim = 16, c.n_heads = 4, c.n_kv_heads = 2, c.ffn_dim = 24, c.ctx_len = 32;
+    c.init_std = 0.3f, c.batch_tokens = 64, c.threads = 2, c.seed = 9;
+    snprintf(c.tokenizer, sizeof c.tokenizer, "%s", vocab);
+    sn_trainer *t = NULL;
+    CHECK_OK(sn_trainer_new(&t, &c, NULL, &err), &err);
+    if (!t) return;
+    sn_task *task;
+    const char *jsonl = "{\"prompt\":\"ab=\",\"completion\":\"ba\"}\n{\"prompt\":\"x y=\",\"completion\":\"7\"}\n"
+                        "{\"prompt\":\"sort qwe=\",\"completion\":\"eqw\"}\n";
+    CHECK_OK(sn_task_parse(&task, jsonl, strlen(jsonl), "mem", &err), &err);
+    CHECK_OK(sn_trainer_add_task(t, "mem", task, &err), &err);
+    CHECK_EQ_INT(sn_trainer_task_size(t, 0), 3);
+    sn_train_ref ex[3] = {{0, 0}, {0, 1}, {0, 2}};
+    sn_train_unit u[8] = {{SN_UNIT_FFN, 0, 3},  {SN_UNIT_FFN, 1, 23}, {SN_UNIT_VO, 0, 5}, {SN_UNIT_VO, 1, 7},
+                          {SN_UNIT_QK, 0, 1},   {SN_UNIT_QK, 1, 3},   {SN_UNIT_HEAD, 1, 2}, {SN_UNIT_FFN, 0, 4}};
+    float scale[8] = {1, 0.5f, 0, 1.3f, 1, 0.7f, 1, 0};
+    double grad[8], g2[8], l0, lp, lm;
+    float *w_before = malloc(t->n_params * 4);
+    memcpy(w_before, t->w, t->n_params * 4);
+    for (int unlikely = 0; unlikely < 2; unlikely++) {
+        CHECK_OK(sn_trainer_unit_grad(t, ex, 3, u, 8, scale, unlikely, &l0, grad, &err), &err);
+        CHECK(memcmp(w_before, t->w, t->n_params * 4) == 0);
+        for (int k = 0; k < 8; k++) {
+            float sp[8], sm[8];
+            double h = 1e-2;
+            memcpy(sp, scale, sizeof sp), memcpy(sm, scale, sizeof sm);
+            sp[k] += (float)h, sm[k] -= (float)h;
+            CHECK_OK(sn_trainer_unit_grad(t, ex, 3, u, 8, sp, unlikely, &lp, g2, &err), &err);
+            CHECK_OK(sn_trainer_unit_grad(t, ex, 3, u, 8, sm, unlikely, &lm, g2, &err), &err);
+            double num = (lp - lm) / (2 * h);
+            CHECK_MSG(fabs(num - grad[k]) <= 5e-3 * (fabs(num) + fabs(grad[k])) + 2e-5,
+                      "unit %d (%s, %s): numeric %.8g analytic %.8g", k, sn_unit_kind_name(u[k].kind),
+                      unlikely ? "unlikelihood" : "cross-entropy", num, grad[k]);
+        }
+    }
+    /* scale 0 versus the unit switched off by other weights */
+    const sn_arch *a = sn_trainer_arch(t);
+    int hd = a->head_dim, grp = a->n_heads / a->n_kv_heads;
+    for (int k = 0; k < 6; k++) {
+        float one = 0;
+        double l_zero, l_other, g;
+        CHECK_OK(sn_trainer_unit_grad(t, ex, 3, &u[k], 1, &one, 0, &l_zero, &g, &err), &err);
+        int64_t n;
+        char nm[64];
+        float *w;
+        int l = u[k].layer, j = u[k].index;
+        if (u[k].kind == SN_UNIT_FFN) {
+            for (int r = 0; r < 2; r++) {
+                snprintf(nm, sizeof nm, "blk.%d.%s.weight", l, r ? "ffn_up" : "ffn_gate");
+                w = sn_trainer_param(t, nm, &n);
+                memset(w + (size_t)j * a->dim, 0, (size_t)a->dim * 4);
+            }
+        } else if (u[k].kind == SN_UNIT_VO) {
+            snprintf(nm, sizeof nm, "blk.%d.attn_output.weight", l);
+            w = sn_trainer_param(t, nm, &n);
+            for (int h = (j / hd) * grp; h < (j / hd + 1) * grp; h++)
+                for (int r = 0; r < a->dim; r++) w[(size_t)r * a->n_heads * hd + (size_t)h * hd + j % hd] = 0;
+        } else {
+            snprintf(nm, sizeof nm, "blk.%d.attn_q.weight", l);
+            w = sn_trainer_param(t, nm, &n);
+            int kvh = j / (hd / 2), i = j % (hd / 2);
+            for (int h = kvh * grp; h < (kvh + 1) * grp; h++)
+                memset(w + ((size_t)h * hd + 2 * i) * a->dim, 0, 2 * (size_t)a->dim * 4);
+        }
+        float unit_scale = 1;
+        CHECK_OK(sn_trainer_unit_grad(t, ex, 3, &u[k], 1, &unit_scale, 0, &l_other, &g, &err), &err);
+        CHECK_MSG(fabs(l_zero - l_other) <= 1e-5 * (1 + fabs(l_zero)), "unit %d (%s) off: %.8g vs %.8g", k,
+                  sn_unit_kind_name(u[k].kind), l_zero, l_other);
+        memcpy(t->w, w_before, t->n_params * 4);
+    }
+    /* bad input */
+    sn_train_unit bad = {SN_UNIT_FFN, 2, 0};
+    float one = 1;
+    CHECK_FAILS(sn_trainer_unit_grad(t, ex, 3, &bad, 1, &one, 0, &l0, grad, &err), &err, SN_ERANGE);
+    sn_train_ref bad_ex = {0, 3};
+    CHECK_FAILS(sn_trainer_unit_grad(t, &bad_ex, 1, u, 1, &one, 0, &l0, grad, &err), &err, SN_ERANGE);
+    free(w_before);
+    sn_trainer_free(t);
+    sn_task_free(task);
+}
+
 int main(void) {
     sn_err err = {0};
     sn_pool *p1 = NULL, *p2 = NULL;
@@ -416,11 +551,13 @@ int main(void) {
         test_attention(pools[i]);
         test_swiglu(pools[i]);
         test_xent(pools[i]);
+        test_unlikely(pools[i]);
         test_matmul(pools[i]);
     }
     sn_pool_free(p1);
     sn_pool_free(p2);
     test_model(0, 2, 1);
     test_model(1, 4, 2);
+    test_unit_grad();
     return sn_test_finish("test_train_grad");
 }

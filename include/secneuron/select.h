@@ -22,7 +22,7 @@ struct sn_profile;
 typedef struct sn_select_opts {
     double budget;        /* most units one task may take, share of all candidates (0.15) */
     double layer_budget;  /* most of one layer's units of one kind a task may take (0.6)  */
-    double target;        /* validation accuracy the denied task must fall to (0)         */
+    double target;        /* validation accuracy the denied task must fall to (0.03)      */
     double tolerance;     /* validation accuracy other tasks may lose (0: not an example) */
     double loss_margin;   /* the denied task's loss must also rise this much, nats (1.0)  */
     double others_loss;   /* other tasks' loss may rise at most this much, nats (0.02)     */
@@ -38,6 +38,11 @@ typedef struct sn_select_opts {
     const char *require;  /* AND-ed into every policy, e.g. "tier:pro" (NULL: none)      */
     unsigned kinds;       /* candidate kinds, bits 1 << SN_UNIT_*: FFN, VO and QK          */
     const struct sn_profile *profile; /* rank FFN neurons by it (else by ablation)   */
+    int gates;            /* learn masks by gradient, verify by measurement (1); 0: ablation + greedy */
+    int gate_steps;       /* optimisation steps per round (240)                           */
+    double gate_keep;     /* weight of the other tasks' loss against the denial (60)      */
+    int gate_rounds;      /* learn-verify rounds per task while it is not dead (3)        */
+    int threads;          /* training-engine threads for the gates (2)                     */
 } sn_select_opts;
 
 void sn_select_opts_init(sn_select_opts *o);

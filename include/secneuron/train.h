@@ -147,6 +147,23 @@ int sn_trainer_task_loss(sn_trainer *t, int task, double *loss, sn_err *err);
 int sn_trainer_n_tasks(const sn_trainer *t);
 const char *sn_trainer_task_name(const sn_trainer *t, int task);
 
+/* Per-unit attribution, for learning which units to mask: with each
+ * unit's output multiplied by scale[u] (an FFN neuron's down column, a value
+ * channel's V row, a query/key pair's K rows, a head's O columns), the mean
+ * completion loss of the given examples (cross-entropy -log p, or with
+ * `unlikely` the unlikelihood -log(1 - p) of each completion token, whose
+ * gradient stays alive when p is near 1) (added with sn_trainer_add_task or
+ * _add_eval) and grad[u] = dLoss/dscale[u]. The weights are left as they
+ * were; the tensors holding the units must be trainable (sn_trainer_select
+ * can freeze the rest to save work). */
+typedef struct sn_train_ref {
+    int task, example;
+} sn_train_ref;
+int sn_trainer_unit_grad(sn_trainer *t, const sn_train_ref *ex, int n_ex, const sn_train_unit *units, int n_units,
+                         const float *scale, int unlikely, double *loss, double *grad, sn_err *err);
+/* Examples of a task (after it was added). */
+int sn_trainer_task_size(const sn_trainer *t, int task);
+
 /* Write the model: *.gguf as GGUF; *.safetensors as that file and
  * config.json beside it; any other path as a Hugging Face folder
  * (model.safetensors + config.json), as `secneuron convert` does. */

@@ -8,6 +8,13 @@
 
 #include "secneuron/protect.h"
 
+/* ---- a test seam (seal.c) ----
+ * When set, called (from worker threads) for every message encrypted, with
+ * the group, its key and the nonce: tests check that no (key, nonce) pair
+ * ever repeats. NULL in normal use. */
+extern void (*sn_seal_trace)(void *ctx, int group, const uint8_t key[32], const uint8_t iv[12]);
+extern void *sn_seal_trace_ctx;
+
 /* ---- plan helpers (plan.c) ---- */
 int sn_unit_cmp(const void *a, const void *b);
 void sn_hex(const uint8_t *b, size_t n, char *out);

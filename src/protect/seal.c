@@ -184,6 +184,12 @@ static int on_piece(void *p, uint64_t off, uint64_t len) {
     return 0;
 }
 
+void (*sn_seal_trace)(void *ctx, int group, const uint8_t key[32], const uint8_t iv[12]);
+void *sn_seal_trace_ctx;
+
+/* The nonce of window w: its index. Each group has its own fresh random
+ * key and each window is one message per group, so a (key, nonce) pair is
+ * used once. */
 static void make_iv(uint8_t iv[12], uint64_t w) {
     memset(iv, 0, 12);
     for (int i = 0; i < 8; i++) iv[11 - i] = (uint8_t)(w >> (8 * i));
@@ -223,6 +229,7 @@ static int seal_window_inner(seal_ctx *sc, int worker, uint64_t w, uint8_t *buf,
             uint8_t iv[12], aad[SN_DIGEST_BYTES + 20];
             int outl;
             make_iv(iv, w);
+            if (sn_seal_trace && j.op == OP_ENCRYPT) sn_seal_trace(sn_seal_trace_ctx, g, sc->keys[g], iv);
             make_aad(aad, sc->manifest_digest, g, w, ms->bytes[c]);
             int ok = j.op == OP_ENCRYPT ? EVP_EncryptInit_ex(ws->ctx, EVP_aes_256_gcm(), NULL, sc->keys[g], iv)
                                         : EVP_DecryptInit_ex(ws->ctx, EVP_aes_256_gcm(), NULL, sc->keys[g], iv);

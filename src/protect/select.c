@@ -31,6 +31,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "protect/gates.h"
 #include "protect/measure.h"
 #include "protect/protect_internal.h"
 #include "secneuron/nn.h"
@@ -44,7 +45,7 @@ void sn_select_opts_init(sn_select_opts *o) {
     memset(o, 0, sizeof *o);
     o->budget = 0.15;
     o->layer_budget = 0.6;
-    o->target = 0.0;
+    o->target = 0.03;
     o->tolerance = 0.0;
     o->loss_margin = 1.0;
     o->others_loss = 0.02;
@@ -57,6 +58,11 @@ void sn_select_opts_init(sn_select_opts *o) {
     o->base_budget = 0.02;
     o->attr_prefix = "task:";
     o->kinds = (1u << SN_UNIT_FFN) | (1u << SN_UNIT_VO) | (1u << SN_UNIT_QK);
+    o->gates = 1;
+    o->gate_steps = 240;
+    o->gate_keep = 60;
+    o->gate_rounds = 3;
+    o->threads = 2;
 }
 
 typedef struct cand {
@@ -90,6 +96,10 @@ typedef struct selector {
     int *prof_task;      /* [n_tasks]: index in prof          */
     double *ffn_norm;    /* [n_tasks][U]: mean |a| over its layer's mean (FFN units) */
     int evals;           /* measurements made                 */
+    const char *const *names;        /* the tasks, for learning gates */
+    const sn_task *const *tasks;
+    const char *model_path;
+    float *logits;       /* [U]: learnt gates (gate mode)     */
     const sn_progress *progress;
     sn_err *err;
 } selector;
@@ -183,7 +193,7 @@ static double others_dloss(const selector *s, int T) {
 /* Try adding units idx[0..n) to the mask; keep what others tolerate.
  * A rejected set is split in halves (down to single units) so that its
  * harmless part is kept. Returns units kept, -1 on error. */
-static int try_add(selector *s, int T, const int *idx, int n, uint8_t *taken, int depth) {
+static int try_add(selector *s, int T, const int *idx, int n, uint8_t *taken, int depth, int max_depth) {
     for (int k = 0; k < n; k++)
         if (set_mask(s, idx[k], 1)) return -1;
     if (measure(s, 0)) return -1;
@@ -193,10 +203,10 @@ static int try_add(selector *s, int T, const int *idx, int n, uint8_t *taken, in
     }
     for (int k = 0; k < n; k++)
         if (set_mask(s, idx[k], 0)) return -1;
-    if (n == 1 || depth >= 3) return 0;
-    int h = n / 2, a = try_add(s, T, idx, h, taken, depth + 1);
+    if (n == 1 || depth >= max_depth) return 0;
+    int h = n / 2, a = try_add(s, T, idx, h, taken, depth + 1, max_depth);
     if (a < 0) return -1;
-    int b = try_add(s, T, idx + h, n - h, taken, depth + 1);
+    int b = try_add(s, T, idx + h, n - h, taken, depth + 1, max_depth);
     return b < 0 ? -1 : a + b;
 }
 
@@ -295,7 +305,7 @@ static int select_task(selector *s, int T, cJSON *report) {
         if (!items_in) break;
         if (!k) continue;
         int before = selected;
-        int kept = try_add(s, T, chunk, k, taken, 0);
+        int kept = try_add(s, T, chunk, k, taken, 0, 3);
         if (kept < 0) goto done;
         if (kept == 0) continue;
         /* The mask now holds exactly the kept units; when the whole chunk
@@ -390,6 +400,147 @@ done:
     free(d);
     free(ref);
     free(qa);
+    return rc;
+}
+
+/* ---- gate mode: learnt masks, verified by measurement ------------------------- */
+
+static int cmp_float_idx(const void *a, const void *b) {
+    double x = ((const scored *)a)->score, y = ((const scored *)b)->score;
+    return (x > y) - (x < y); /* ascending logit: most surely masked first */
+}
+
+/* Rounds of: learn gates for T with what is already taken held masked;
+ * offer the units the gates mask, most surely masked first, to try_add
+ * (which keeps what the other tasks tolerate, splitting rejected sets down
+ * to single units); stop when T is dead. Then prune as in select_task. */
+static int select_task_gates(selector *s, int T, cJSON *report) {
+    const sn_select_opts *o = s->o;
+    int U = s->U, nT = s->n_tasks, rc = -1, selected = 0, n_order = 0, dead = 0;
+    uint8_t *taken = calloc((size_t)U, 1), *fixed = calloc((size_t)U, 1);
+    int *cidx = malloc((size_t)U * sizeof *cidx), *order = malloc((size_t)U * sizeof *order);
+    sn_unit *cu = malloc((size_t)U * sizeof *cu);
+    scored *q = malloc((size_t)U * sizeof *q);
+    cJSON *curve = cJSON_CreateArray(), *rounds = cJSON_CreateArray();
+    if (!taken || !fixed || !cidx || !order || !cu || !q) {
+        sn_fail(s->err, SN_ENOMEM, "out of memory");
+        goto done;
+    }
+    sn_nn_mask_clear(s->nn);
+    memset(s->masked, 0, (size_t)U);
+    uint64_t keep = 0;
+    for (int t = 0; t < nT && t < 64; t++)
+        if (t != T) keep |= 1ull << t;
+    int max_units = (int)ceil(o->budget * U);
+    for (int round = 0; round < o->gate_rounds && !dead && selected < max_units; round++) {
+        /* candidates: units nobody owns; what T took so far stays masked */
+        int n = 0;
+        for (int i = 0; i < U; i++)
+            if (s->c[i].owner < 0) {
+                cidx[n] = i;
+                cu[n] = s->c[i].u;
+                fixed[n] = taken[i];
+                n++;
+            }
+        sn_gate_opts go;
+        sn_gate_opts_init(&go);
+        go.steps = o->gate_steps;
+        go.keep = o->gate_keep;
+        go.threads = o->threads;
+        go.seed = (uint64_t)(round + 1);
+        /* a task that survived a round needs a harder push */
+        go.deny *= pow(3.0, round);
+        sn_gate_stats st;
+        if (sn_gates_learn(s->model_path, s->names, s->tasks, nT, 1ull << T, keep, cu, fixed, n, &go, s->logits, &st,
+                           s->progress, s->err))
+            goto done;
+        int nq = 0;
+        for (int k = 0; k < n; k++)
+            if (!fixed[k] && s->logits[k] < 0) q[nq++] = (scored){cidx[k], s->logits[k]};
+        qsort(q, (size_t)nq, sizeof *q, cmp_float_idx);
+        if (nq > max_units - selected) nq = max_units - selected;
+        int *idx = malloc((size_t)(nq ? nq : 1) * sizeof *idx);
+        if (!idx) {
+            sn_fail(s->err, SN_ENOMEM, "out of memory");
+            goto done;
+        }
+        for (int k = 0; k < nq; k++) idx[k] = q[k].i;
+        int kept = nq ? try_add(s, T, idx, nq, taken, 0, 7) : 0;
+        free(idx);
+        if (kept < 0) goto done;
+        for (int k = 0; k < nq; k++)
+            if (taken[q[k].i]) order[n_order++] = q[k].i;
+        selected += kept;
+        if (measure(s, 0)) goto done;
+        dead = task_dead(s, T);
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddNumberToObject(r, "gates_masked", nq);
+        cJSON_AddNumberToObject(r, "kept", kept);
+        cJSON_AddNumberToObject(r, "val_accuracy", (double)s->cur[T].correct / (double)s->cur[T].n);
+        cJSON_AddItemToArray(rounds, r);
+        cJSON *pt = cJSON_CreateArray();
+        cJSON_AddItemToArray(pt, cJSON_CreateNumber((double)selected / (double)U));
+        cJSON_AddItemToArray(pt, cJSON_CreateNumber((double)s->cur[T].correct / (double)s->cur[T].n));
+        cJSON_AddItemToArray(pt, cJSON_CreateNumber(s->cur[T].loss));
+        cJSON_AddItemToArray(pt, cJSON_CreateNumber(others_dloss(s, T)));
+        cJSON_AddItemToArray(curve, pt);
+        if (!kept) break;
+    }
+    /* Prune: drop units (in blocks, last first) that T's death does not need. */
+    if (dead) {
+        int blk = n_order / 24 > 1 ? n_order / 24 : 1;
+        for (int end = n_order; end > 0;) {
+            int beg = end - blk > 0 ? end - blk : 0;
+            for (int j = beg; j < end; j++)
+                if (set_mask(s, order[j], 0)) goto done;
+            if (measure(s, 0)) goto done;
+            if (task_dead(s, T) && others_ok(s, T)) {
+                for (int j = beg; j < end; j++) taken[order[j]] = 0, selected--;
+            } else {
+                for (int j = beg; j < end; j++)
+                    if (set_mask(s, order[j], 1)) goto done;
+            }
+            end = beg;
+        }
+    }
+    if (measure(s, 0)) goto done;
+    int by_kind[8] = {0};
+    for (int i = 0; i < U; i++)
+        if (taken[i]) {
+            s->c[i].owner = T;
+            by_kind[s->c[i].u.kind]++;
+        }
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "task", s->es->tasks[T].name);
+    cJSON_AddStringToObject(r, "method", "gates");
+    cJSON_AddBoolToObject(r, "denied", task_dead(s, T));
+    cJSON_AddNumberToObject(r, "units", selected);
+    cJSON_AddNumberToObject(r, "unit_share", (double)selected / (double)U);
+    cJSON_AddNumberToObject(r, "ffn", by_kind[SN_UNIT_FFN]);
+    cJSON_AddNumberToObject(r, "vo", by_kind[SN_UNIT_VO]);
+    cJSON_AddNumberToObject(r, "qk", by_kind[SN_UNIT_QK]);
+    cJSON_AddNumberToObject(r, "val_accuracy_before", (double)s->base[T].correct / (double)s->base[T].n);
+    cJSON_AddNumberToObject(r, "val_accuracy_after", (double)s->cur[T].correct / (double)s->cur[T].n);
+    cJSON_AddNumberToObject(r, "val_loss_before", s->base[T].loss);
+    cJSON_AddNumberToObject(r, "val_loss_after", s->cur[T].loss);
+    cJSON_AddNumberToObject(r, "others_worst_dloss", others_dloss(s, T));
+    cJSON_AddItemToObject(r, "rounds", rounds);
+    rounds = NULL;
+    cJSON_AddItemToObject(r, "curve", curve);
+    curve = NULL;
+    cJSON_AddItemToArray(report, r);
+    rc = 0;
+done:
+    cJSON_Delete(curve);
+    cJSON_Delete(rounds);
+    sn_nn_mask_clear(s->nn);
+    if (s->masked && U > 0) memset(s->masked, 0, (size_t)U);
+    free(taken);
+    free(fixed);
+    free(cidx);
+    free(order);
+    free(cu);
+    free(q);
     return rc;
 }
 
@@ -549,9 +700,21 @@ int sn_plan_select(sn_plan **out, sn_nn *nn, const sn_tokenizer *tok, const char
             }
         }
     }
-    if (ablate_all(&s)) goto done;
-    for (int p = 0; p < n_protect; p++)
-        if (select_task(&s, prot_idx[p], tasks_rep)) goto done;
+    if (o.gates) {
+        s.names = names;
+        s.tasks = tasks;
+        s.model_path = m->path;
+        if (!(s.logits = malloc((size_t)(s.U ? s.U : 1) * sizeof *s.logits))) {
+            sn_fail(err, SN_ENOMEM, "out of memory");
+            goto done;
+        }
+        for (int p = 0; p < n_protect; p++)
+            if (select_task_gates(&s, prot_idx[p], tasks_rep)) goto done;
+    } else {
+        if (ablate_all(&s)) goto done;
+        for (int p = 0; p < n_protect; p++)
+            if (select_task(&s, prot_idx[p], tasks_rep)) goto done;
+    }
 
     /* The plan: one group per protected task, and the base. */
     plan = sn_plan_new();
@@ -606,7 +769,41 @@ int sn_plan_select(sn_plan **out, sn_nn *nn, const sn_tokenizer *tok, const char
             free(units);
             goto done;
         }
-        for (i = 0; i < s.U; i++) {
+        if (o.gates) {
+            /* learn gates that deny every protected task at once, with the
+             * task groups held masked (no licence opens them) */
+            uint64_t deny = 0, keep = 0;
+            for (int p = 0; p < n_protect; p++) deny |= 1ull << prot_idx[p];
+            for (int t = 0; t < n_tasks; t++)
+                if (!(deny >> t & 1)) keep |= 1ull << t;
+            sn_unit *cu = malloc((size_t)s.U * sizeof *cu);
+            uint8_t *fixed = malloc((size_t)s.U);
+            int r = -1;
+            if (cu && fixed) {
+                for (i = 0; i < s.U; i++) cu[i] = s.c[i].u, fixed[i] = s.c[i].owner >= 0;
+                sn_gate_opts go;
+                sn_gate_opts_init(&go);
+                go.steps = o.gate_steps;
+                go.keep = o.gate_keep;
+                go.threads = o.threads;
+                r = sn_gates_learn(m->path, names, tasks, n_tasks, deny, keep, cu, fixed, s.U, &go, s.logits, NULL,
+                                   progress, err);
+            } else {
+                sn_fail(err, SN_ENOMEM, "out of memory");
+            }
+            free(cu);
+            if (r == 0)
+                for (i = 0; i < s.U; i++)
+                    if (!fixed[i] && s.logits[i] < 0) sc[n++] = (scored){i, -s.logits[i]};
+            free(fixed);
+            if (r) {
+                free(sc);
+                free(units);
+                goto done;
+            }
+            qsort(sc, (size_t)n, sizeof *sc, cmp_scored);
+        }
+        for (i = 0; !o.gates && i < s.U; i++) {
             if (s.c[i].owner >= 0) continue;
             double least = INFINITY;
             for (int p = 0; p < n_protect; p++) {
@@ -620,11 +817,11 @@ int sn_plan_select(sn_plan **out, sn_nn *nn, const sn_tokenizer *tok, const char
          * alternate between the two rankings. */
         scored *sf = malloc((size_t)(n ? n : 1) * sizeof *sf), *sa = malloc((size_t)(n ? n : 1) * sizeof *sa);
         int nf = 0, na = 0;
-        for (int k = 0; sf && sa && k < n; k++) {
+        for (int k = 0; !o.gates && sf && sa && k < n; k++) {
             if (s.ffn_norm && s.c[sc[k].i].u.kind == SN_UNIT_FFN) sf[nf++] = sc[k];
             else sa[na++] = sc[k];
         }
-        if (sf && sa) {
+        if (!o.gates && sf && sa) {
             qsort(sf, (size_t)nf, sizeof *sf, cmp_scored);
             qsort(sa, (size_t)na, sizeof *sa, cmp_scored);
             n = 0;
@@ -697,6 +894,7 @@ done:
     free(s.base);
     free(s.cur);
     free(s.masked);
+    free(s.logits);
     free(prot_idx);
     return rc;
 }

@@ -139,7 +139,10 @@ int sn_tr_forward(sn_trainer *t, int backward, double *loss, sn_err *err) {
     sn_mm_nt(p, M, V, D, t->xo, TR_W(t, t->i_out), t->logits, 0);
     if (M == 0 || b->out_tgt[0] < 0) return 0; /* generation: logits only */
 
-    sn_xent_fwd_bwd(p, M, V, t->logits, b->out_tgt, 1.0f / (float)M, t->loss_rows);
+    if (t->unlikely)
+        sn_unlikely_fwd_bwd(p, M, V, t->logits, b->out_tgt, 1.0f / (float)M, t->loss_rows);
+    else
+        sn_xent_fwd_bwd(p, M, V, t->logits, b->out_tgt, 1.0f / (float)M, t->loss_rows);
     double sum = 0;
     for (int i = 0; i < M; i++) sum += t->loss_rows[i];
     if (loss) *loss = sum / M;

@@ -446,6 +446,39 @@ void sn_xent_fwd_bwd(sn_pool *p, int M, int V, float *logits, const int32_t *tar
     sn_pool_run(p, xent_worker, &c);
 }
 
+/* Unlikelihood: loss = -log(1 - softmax(z)_t), small when the target is
+ * unlikely. Its gradient does not vanish when the model is sure of the
+ * target (cross-entropy's does), which is what pushing a well-learnt
+ * answer away needs. With e = exp(z - max), r = sum_{j != t} e_j, p_t the
+ * target's probability: d/dz_t = p_t, d/dz_j = -p_t e_j / r. */
+static void unlikely_worker(void *arg, int tid, int nt) {
+    const xent_ctx *c = arg;
+    int64_t lo, hi;
+    sn_pool_range(c->M, tid, nt, &lo, &hi);
+    for (int64_t i = lo; i < hi; i++) {
+        float *z = c->z + i * c->V;
+        int t = c->target[i];
+        float mx = -INFINITY;
+        for (int j = 0; j < c->V; j++) mx = z[j] > mx ? z[j] : mx;
+        double r = 0;
+        for (int j = 0; j < c->V; j++) {
+            z[j] = exp_f32(z[j] - mx);
+            if (j != t) r += z[j];
+        }
+        double sum = r + z[t], pt = z[t] / sum;
+        if (r < 1e-30) r = 1e-30;
+        c->loss[i] = (float)(log(sum) - log(r));
+        double f = -(double)c->scale * pt / r;
+        for (int j = 0; j < c->V; j++) z[j] = (float)(f * z[j]);
+        z[t] = (float)(c->scale * pt);
+    }
+}
+
+void sn_unlikely_fwd_bwd(sn_pool *p, int M, int V, float *logits, const int32_t *target, float scale, float *loss) {
+    xent_ctx c = {M, V, logits, target, scale, loss};
+    sn_pool_run(p, unlikely_worker, &c);
+}
+
 /* ---- embeddings ---------------------------------------------------------------- */
 
 typedef struct {

@@ -66,6 +66,8 @@ void sn_swiglu_bwd(sn_pool *p, int64_t n, const float *g, const float *u, const 
  * logits [M, V] are replaced by d(loss)/d(logits) with loss =
  * scale * sum of -log p(target); loss[i] receives each row's -log p. */
 void sn_xent_fwd_bwd(sn_pool *p, int M, int V, float *logits, const int32_t *target, float scale, float *loss);
+/* -log(1 - softmax(z)_t) and its gradient, the same way. */
+void sn_unlikely_fwd_bwd(sn_pool *p, int M, int V, float *logits, const int32_t *target, float scale, float *loss);
 
 /* ---- gather / scatter of rows ---- */
 /* out[i] = emb[tok[i]] (rows of D floats). */

@@ -179,6 +179,9 @@ uint64_t sn_trainer_params(const sn_trainer *t) {
 }
 const struct sn_tokenizer *sn_trainer_tokenizer(const sn_trainer *t) { return t->tok; }
 int sn_trainer_n_tasks(const sn_trainer *t) { return t->n_tasks; }
+int sn_trainer_task_size(const sn_trainer *t, int task) {
+    return task >= 0 && task < t->n_tasks ? t->tasks[task].n : 0;
+}
 const char *sn_trainer_task_name(const sn_trainer *t, int task) {
     return task >= 0 && task < t->n_tasks ? t->tasks[task].name : NULL;
 }

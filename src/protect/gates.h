@@ -1,0 +1,47 @@
+/*
+ * gates.h: learning a mask of units that denies one task (internal; see
+ * gates.c).
+ */
+#ifndef SN_PROTECT_GATES_H
+#define SN_PROTECT_GATES_H
+
+#include "secneuron/common.h"
+#include "secneuron/protect.h"
+#include "secneuron/progress.h"
+
+struct sn_task;
+
+typedef struct sn_gate_opts {
+    int steps;          /* optimisation steps (240)                               */
+    int deny_examples;  /* examples of the denied task per step (32)              */
+    int keep_examples;  /* examples of each other task per step (16)              */
+    double lr;          /* Adam step on the logits (0.1)                          */
+    double deny;        /* weight of the denied task's loss (1)                   */
+    double keep;        /* weight of the other tasks' loss (4)                    */
+    double sparsity;    /* cost of masking a unit (0.02)                          */
+    double init;        /* initial logit: kept with probability sigmoid(init) (3) */
+    uint64_t seed;
+    int threads;
+} sn_gate_opts;
+
+typedef struct sn_gate_stats {
+    int steps;
+    double loss_denied, loss_others; /* of the last step's sampled mask */
+    int sampled_masked;              /* units the last step masked       */
+    int masked;                      /* units with logit < 0 at the end  */
+} sn_gate_stats;
+
+void sn_gate_opts_init(sn_gate_opts *o);
+
+/* Learn a logit per unit of units[0..U) (every other unit of the model
+ * stays; units with fixed[u] set stay masked and are not learnt; fixed may
+ * be NULL) for denying the tasks in bit set `deny` of tasks[0..n_tasks)
+ * while keeping those in `keep`. Lower logit: more surely masked. The
+ * model is read from model_path by the training engine (an F32 copy of the
+ * weights). */
+int sn_gates_learn(const char *model_path, const char *const *names, const struct sn_task *const *tasks, int n_tasks,
+                   uint64_t deny, uint64_t keep, const sn_unit *units, const uint8_t *fixed, int U,
+                   const sn_gate_opts *o, float *logits, sn_gate_stats *stats, const sn_progress *progress,
+                   sn_err *err);
+
+#endif
