@@ -106,6 +106,8 @@ int main(void) {
     so.ablate_examples = 3;
     so.budget = 0.3;
     so.kinds = (1u << SN_UNIT_FFN) | (1u << SN_UNIT_VO); /* keep the test short */
+    so.gate_steps = 120;
+    so.gate_rounds = 2;
     so.require = "tier:pro";
     sn_plan *plan = NULL;
     CHECK_OK(sn_plan_select(&plan, nn, tok, names, tasks, 2, protect, 1, &so, NULL, &err), &err);
