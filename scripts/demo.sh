@@ -40,7 +40,7 @@ step "vendor: profile, plan (every task protected), encrypt"
 plan_test=()
 for t in "${tasks[@]}"; do plan_test+=(--test "$t=$mdir/tasks/$t-test.jsonl"); done
 "$bin" plan -m "$model" --profile "$out/profile.gguf" "${train_args[@]}" "${plan_test[@]}" --protect all --base \
-  -t "$threads" ${SN_PLAN_ARGS:---gate-rounds 2 --val-examples 48} -o "$out/plan.json"
+  -t "$threads" ${SN_PLAN_ARGS:---gate-rounds 1 --gate-steps 160 --val-examples 32} -o "$out/plan.json"
 "$bin" encrypt -m "$model" --plan "$out/plan.json" --mpk "$out/authority/mpk" -o "$out/models/demo.enc.gguf" \
   --json > "$out/encrypt.json"
 sed 's/[{}"]//g; s/,/\n  /g' "$out/encrypt.json" | grep -E 'groups|units|encrypted_share|seconds' | sed 's/^/  /'
