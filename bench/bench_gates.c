@@ -44,8 +44,7 @@ int main(int argc, char **argv) {
     const char *model = argv[1], *dir = argv[2], *deny = NULL;
     sn_gate_opts go;
     sn_gate_opts_init(&go);
-    go.threads = 2;
-    int max_ex = 200;
+    int threads = 2, max_ex = 200;
     for (int i = 3; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--deny")) deny = argv[i + 1];
         else if (!strcmp(argv[i], "--steps")) go.steps = atoi(argv[i + 1]);
@@ -54,7 +53,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--sparsity")) go.sparsity = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--lr")) go.lr = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--init")) go.init = atof(argv[i + 1]);
-        else if (!strcmp(argv[i], "--threads")) go.threads = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--max-examples")) max_ex = atoi(argv[i + 1]);
         else {
             fprintf(stderr, "bench_gates: unknown option %s\n", argv[i]);
@@ -90,7 +89,7 @@ int main(int argc, char **argv) {
     sn_tokenizer *tok = NULL;
     sn_nn_config nc;
     sn_nn_config_init(&nc);
-    nc.n_threads = go.threads;
+    nc.n_threads = threads;
     if (sn_model_open(&m, model, &err) || sn_nn_new(&nn, m, &nc, &err) || sn_tokenizer_for_model(&tok, m, NULL, &err))
         return die(&err);
     const sn_arch *a = &m->arch;
@@ -102,6 +101,10 @@ int main(int argc, char **argv) {
         for (int j = 0; j < a->n_kv_heads * a->head_dim; j++) units[k++] = (sn_unit){SN_UNIT_VO, l, j};
         for (int j = 0; j < a->n_kv_heads * a->head_dim / 2; j++) units[k++] = (sn_unit){SN_UNIT_QK, l, j};
     }
+    sn_gates *gates = NULL;
+    unsigned kinds = (1u << SN_UNIT_FFN) | (1u << SN_UNIT_VO) | (1u << SN_UNIT_QK);
+    if (sn_gates_new(&gates, model, (const char *const *)names, (const sn_task *const *)train, n, kinds, threads, &err))
+        return die(&err);
     printf("%-8s %6s %6s %7s", "denied", "units", "share", "seconds");
     for (int i = 0; i < n; i++) printf(" %7s", names[i]);
     printf("\n");
@@ -110,8 +113,7 @@ int main(int argc, char **argv) {
         double t0 = now_s();
         sn_gate_stats st;
         uint64_t all = (n >= 64 ? ~0ull : (1ull << n) - 1), den = 1ull << T;
-        if (sn_gates_learn(model, (const char *const *)names, (const sn_task *const *)train, n, den, all & ~den, units,
-                           NULL, U, &go, logits, &st, NULL, &err))
+        if (sn_gates_learn(gates, den, all & ~den, units, NULL, U, &go, logits, &st, NULL, &err))
             return die(&err);
         double secs = now_s() - t0;
         sn_nn_mask_clear(nn);
@@ -132,6 +134,7 @@ int main(int argc, char **argv) {
         fflush(stdout);
     }
     sn_nn_mask_clear(nn);
+    sn_gates_free(gates);
     free(units);
     free(logits);
     sn_tokenizer_free(tok);

@@ -47,7 +47,6 @@ void sn_gate_opts_init(sn_gate_opts *o) {
     o->sparsity = 0.02;
     o->init = 3.0;
     o->seed = 1;
-    o->threads = 1;
 }
 
 static uint64_t rng_next(uint64_t *s) {
@@ -68,21 +67,62 @@ static const char *tensor_pattern(sn_unit_kind k) {
     }
 }
 
-int sn_gates_learn(const char *model_path, const char *const *names, const sn_task *const *tasks, int n_tasks,
-                   uint64_t deny, uint64_t keep, const sn_unit *units, const uint8_t *fixed, int U,
-                   const sn_gate_opts *o, float *logits, sn_gate_stats *stats, const sn_progress *progress,
-                   sn_err *err) {
-    int n_deny = 0, n_keep = 0;
-    for (int t = 0; t < n_tasks && t < 64; t++) n_deny += (int)(deny >> t & 1), n_keep += (int)(keep >> t & 1);
-    if (n_tasks > 64 || !n_deny || (deny & keep)) return sn_fail(err, SN_EINVAL, "gates: bad task sets");
+struct sn_gates {
+    sn_trainer *tr;
+    int n_tasks;
+    unsigned kinds;
+};
+
+int sn_gates_new(sn_gates **out, const char *model_path, const char *const *names, const sn_task *const *tasks,
+                 int n_tasks, unsigned kinds, int threads, sn_err *err) {
+    *out = NULL;
+    if (n_tasks < 1 || n_tasks > 64) return sn_fail(err, SN_EINVAL, "gates: 1 to 64 tasks, not %d", n_tasks);
+    sn_gates *g = calloc(1, sizeof *g);
+    if (!g) return sn_fail(err, SN_ENOMEM, "out of memory");
+    g->n_tasks = n_tasks;
+    g->kinds = kinds;
     sn_train_config cfg;
     sn_train_config_default(&cfg);
-    cfg.threads = o->threads > 0 ? o->threads : 1;
-    cfg.seed = o->seed;
-    sn_trainer *tr = NULL;
+    cfg.threads = threads > 0 ? threads : 1;
+    if (sn_trainer_new(&g->tr, &cfg, model_path, err)) goto fail;
+    for (int t = 0; t < n_tasks; t++)
+        if (sn_trainer_add_eval(g->tr, names[t], tasks[t], err)) goto fail;
+    /* Only the tensors whose gradients make the units' derivatives. */
+    const char *pat[4];
+    int n_pat = 0;
+    for (int k = SN_UNIT_FFN; k <= SN_UNIT_QK; k++)
+        if (kinds & (1u << k)) pat[n_pat++] = tensor_pattern((sn_unit_kind)k);
+    if (!n_pat) {
+        sn_fail(err, SN_EINVAL, "gates: no unit kind");
+        goto fail;
+    }
+    if (sn_trainer_select(g->tr, pat, n_pat, NULL, 0, err)) goto fail;
+    *out = g;
+    return 0;
+fail:
+    sn_gates_free(g);
+    return -1;
+}
+
+void sn_gates_free(sn_gates *g) {
+    if (!g) return;
+    sn_trainer_free(g->tr);
+    free(g);
+}
+
+int sn_gates_learn(sn_gates *g, uint64_t deny, uint64_t keep, const sn_unit *units, const uint8_t *fixed, int U,
+                   const sn_gate_opts *o, float *logits, sn_gate_stats *stats, const sn_progress *progress,
+                   sn_err *err) {
+    int n_tasks = g->n_tasks, n_deny = 0, n_keep = 0;
+    for (int t = 0; t < n_tasks; t++) n_deny += (int)(deny >> t & 1), n_keep += (int)(keep >> t & 1);
+    if (!n_deny || (deny & keep)) return sn_fail(err, SN_EINVAL, "gates: bad task sets");
+    for (int u = 0; u < U; u++)
+        if (!(g->kinds & (1u << units[u].kind)))
+            return sn_fail(err, SN_EINVAL, "gates: unit kind %s was not prepared", sn_unit_kind_name(units[u].kind));
+    sn_trainer *tr = g->tr;
     sn_train_unit *tu = malloc((size_t)(U > 0 ? U : 1) * sizeof *tu);
     float *b = malloc((size_t)(U > 0 ? U : 1) * sizeof *b);
-    double *gT = malloc((size_t)(U > 0 ? U : 1) * sizeof *gT), *gO = malloc((size_t)(U > 0 ? U : 1) * sizeof *gO);
+    double *gT = malloc((size_t)(U > 0 ? U : 1) * sizeof *gT), *gO = calloc((size_t)(U > 0 ? U : 1), sizeof *gO);
     double *m = calloc((size_t)(U > 0 ? U : 1), sizeof *m), *v = calloc((size_t)(U > 0 ? U : 1), sizeof *v);
     int n_keep_ex = o->keep_examples * n_keep, n_deny_ex = o->deny_examples * n_deny;
     int n_ref = n_deny_ex > n_keep_ex ? n_deny_ex : n_keep_ex;
@@ -92,23 +132,11 @@ int sn_gates_learn(const char *model_path, const char *const *names, const sn_ta
         sn_fail(err, SN_ENOMEM, "out of memory");
         goto done;
     }
-    if (sn_trainer_new(&tr, &cfg, model_path, err)) goto done;
-    for (int t = 0; t < n_tasks; t++)
-        if (sn_trainer_add_eval(tr, names[t], tasks[t], err)) goto done;
-    /* Only the tensors whose gradients make the units' derivatives. */
-    const char *pat[4];
-    int n_pat = 0;
-    unsigned kinds = 0;
-    for (int u = 0; u < U; u++) kinds |= 1u << units[u].kind;
-    for (int k = SN_UNIT_FFN; k <= SN_UNIT_QK; k++)
-        if (kinds & (1u << k)) pat[n_pat++] = tensor_pattern((sn_unit_kind)k);
-    if (sn_trainer_select(tr, pat, n_pat, NULL, 0, err)) goto done;
     for (int u = 0; u < U; u++) {
         tu[u] = (sn_train_unit){units[u].kind, units[u].layer, units[u].index};
         logits[u] = (float)o->init;
     }
     uint64_t rng = o->seed * 0x2545F4914F6CDD1Dull + deny;
-    for (int u = 0; u < U; u++) gO[u] = 0;
 
     double b1 = 0.9, b2 = 0.999, lT = 0, lO = 0;
     for (int step = 1; step <= o->steps; step++) {
@@ -139,14 +167,13 @@ int sn_gates_learn(const char *model_path, const char *const *names, const sn_ta
                 }
             if (sn_trainer_unit_grad(tr, ref, n, tu, U, b, 0, &lO, gO, err)) goto done;
         }
-        double push = o->deny; /* unlikelihood: bounded below by 0, no cap needed */
         double bc1 = 1 - pow(b1, step), bc2 = 1 - pow(b2, step);
         for (int u = 0; u < U; u++) {
             if (fixed && fixed[u]) continue;
             double p = 1.0 / (1.0 + exp(-(double)logits[u]));
-            double g = p * (1 - p) * (o->keep * gO[u] + push * gT[u] - o->sparsity);
-            m[u] = b1 * m[u] + (1 - b1) * g;
-            v[u] = b2 * v[u] + (1 - b2) * g * g;
+            double d = p * (1 - p) * (o->keep * gO[u] + o->deny * gT[u] - o->sparsity);
+            m[u] = b1 * m[u] + (1 - b1) * d;
+            v[u] = b2 * v[u] + (1 - b2) * d * d;
             logits[u] -= (float)(o->lr * (m[u] / bc1) / (sqrt(v[u] / bc2) + 1e-8));
         }
         if (stats) {
@@ -163,7 +190,6 @@ int sn_gates_learn(const char *model_path, const char *const *names, const sn_ta
     }
     rc = 0;
 done:
-    sn_trainer_free(tr);
     free(tu);
     free(b);
     free(gT);

@@ -21,7 +21,6 @@ typedef struct sn_gate_opts {
     double sparsity;    /* cost of masking a unit (0.02)                          */
     double init;        /* initial logit: kept with probability sigmoid(init) (3) */
     uint64_t seed;
-    int threads;
 } sn_gate_opts;
 
 typedef struct sn_gate_stats {
@@ -33,14 +32,20 @@ typedef struct sn_gate_stats {
 
 void sn_gate_opts_init(sn_gate_opts *o);
 
+/* The training engine loaded once for every gate learnt in a plan: the
+ * model read from model_path (an F32 copy of the weights), the tasks
+ * tokenized, the tensors that hold units of `kinds` (bits 1 << SN_UNIT_*)
+ * left trainable for their gradients. */
+typedef struct sn_gates sn_gates;
+int sn_gates_new(sn_gates **out, const char *model_path, const char *const *names, const struct sn_task *const *tasks,
+                 int n_tasks, unsigned kinds, int threads, sn_err *err);
+void sn_gates_free(sn_gates *g);
+
 /* Learn a logit per unit of units[0..U) (every other unit of the model
  * stays; units with fixed[u] set stay masked and are not learnt; fixed may
- * be NULL) for denying the tasks in bit set `deny` of tasks[0..n_tasks)
- * while keeping those in `keep`. Lower logit: more surely masked. The
- * model is read from model_path by the training engine (an F32 copy of the
- * weights). */
-int sn_gates_learn(const char *model_path, const char *const *names, const struct sn_task *const *tasks, int n_tasks,
-                   uint64_t deny, uint64_t keep, const sn_unit *units, const uint8_t *fixed, int U,
+ * be NULL) for denying the tasks in bit set `deny` while keeping those in
+ * `keep`. Lower logit: more surely masked. */
+int sn_gates_learn(sn_gates *g, uint64_t deny, uint64_t keep, const sn_unit *units, const uint8_t *fixed, int U,
                    const sn_gate_opts *o, float *logits, sn_gate_stats *stats, const sn_progress *progress,
                    sn_err *err);
 

@@ -96,9 +96,7 @@ typedef struct selector {
     int *prof_task;      /* [n_tasks]: index in prof          */
     double *ffn_norm;    /* [n_tasks][U]: mean |a| over its layer's mean (FFN units) */
     int evals;           /* measurements made                 */
-    const char *const *names;        /* the tasks, for learning gates */
-    const sn_task *const *tasks;
-    const char *model_path;
+    sn_gates *gates;     /* the training engine (gate mode)   */
     float *logits;       /* [U]: learnt gates (gate mode)     */
     const sn_progress *progress;
     sn_err *err;
@@ -217,6 +215,77 @@ static double item_score(const selector *s, const double *d, int T) {
     return d[T] <= 0 ? -INFINITY : d[T] - s->o->beta * worst;
 }
 
+/* One point of the budget curve: units share, T's accuracy and loss, the
+ * worst loss rise of another task. */
+static void curve_point(const selector *s, int T, int selected, cJSON *curve) {
+    cJSON *pt = cJSON_CreateArray();
+    cJSON_AddItemToArray(pt, cJSON_CreateNumber((double)selected / (double)s->U));
+    cJSON_AddItemToArray(pt, cJSON_CreateNumber((double)s->cur[T].correct / (double)s->cur[T].n));
+    cJSON_AddItemToArray(pt, cJSON_CreateNumber(s->cur[T].loss));
+    cJSON_AddItemToArray(pt, cJSON_CreateNumber(others_dloss(s, T)));
+    cJSON_AddItemToArray(curve, pt);
+}
+
+/* Drop units order[0..n) (in blocks, last first) that T's death does not
+ * need; a dropped unit's entry becomes -1. The mask holds what is taken. */
+static int prune(selector *s, int T, int *order, int n, uint8_t *taken, int *selected) {
+    int blk = n / 24 > 1 ? n / 24 : 1;
+    for (int end = n; end > 0;) {
+        int beg = end - blk > 0 ? end - blk : 0;
+        for (int j = beg; j < end; j++)
+            if (order[j] >= 0 && set_mask(s, order[j], 0)) return -1;
+        if (measure(s, 0)) return -1;
+        int drop = task_dead(s, T) && others_ok(s, T);
+        for (int j = beg; j < end; j++) {
+            if (order[j] < 0) continue;
+            if (drop) {
+                taken[order[j]] = 0;
+                order[j] = -1;
+                (*selected)--;
+            } else if (set_mask(s, order[j], 1)) {
+                return -1;
+            }
+        }
+        end = beg;
+    }
+    return 0;
+}
+
+/* T's units are the taken ones: give them to T and report what masking
+ * them does (measured now). Takes curve and rounds (either may be NULL). */
+static int finish_task(selector *s, int T, const uint8_t *taken, int selected, const char *method, cJSON *curve,
+                       cJSON *rounds, cJSON *report) {
+    if (measure(s, 0)) {
+        cJSON_Delete(curve);
+        cJSON_Delete(rounds);
+        return -1;
+    }
+    int by_kind[8] = {0};
+    for (int i = 0; i < s->U; i++)
+        if (taken[i]) {
+            s->c[i].owner = T;
+            by_kind[s->c[i].u.kind]++;
+        }
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "task", s->es->tasks[T].name);
+    cJSON_AddStringToObject(r, "method", method);
+    cJSON_AddBoolToObject(r, "denied", task_dead(s, T));
+    cJSON_AddNumberToObject(r, "units", selected);
+    cJSON_AddNumberToObject(r, "unit_share", (double)selected / (double)s->U);
+    cJSON_AddNumberToObject(r, "ffn", by_kind[SN_UNIT_FFN]);
+    cJSON_AddNumberToObject(r, "vo", by_kind[SN_UNIT_VO]);
+    cJSON_AddNumberToObject(r, "qk", by_kind[SN_UNIT_QK]);
+    cJSON_AddNumberToObject(r, "val_accuracy_before", (double)s->base[T].correct / (double)s->base[T].n);
+    cJSON_AddNumberToObject(r, "val_accuracy_after", (double)s->cur[T].correct / (double)s->cur[T].n);
+    cJSON_AddNumberToObject(r, "val_loss_before", s->base[T].loss);
+    cJSON_AddNumberToObject(r, "val_loss_after", s->cur[T].loss);
+    cJSON_AddNumberToObject(r, "others_worst_dloss", others_dloss(s, T));
+    if (rounds) cJSON_AddItemToObject(r, "rounds", rounds);
+    if (curve) cJSON_AddItemToObject(r, "curve", curve);
+    cJSON_AddItemToArray(report, r);
+    return 0;
+}
+
 static int select_task(selector *s, int T, cJSON *report) {
     const sn_select_opts *o = s->o;
     int U = s->U, nT = s->n_tasks, NI = s->n_items, rc = -1;
@@ -333,59 +402,13 @@ static int select_task(selector *s, int T, cJSON *report) {
         if (selected == before) continue;
         since_rerank++;
         dead = task_dead(s, T);
-        cJSON *pt = cJSON_CreateArray();
-        cJSON_AddItemToArray(pt, cJSON_CreateNumber((double)selected / (double)U));
-        cJSON_AddItemToArray(pt, cJSON_CreateNumber((double)s->cur[T].correct / (double)s->cur[T].n));
-        cJSON_AddItemToArray(pt, cJSON_CreateNumber(s->cur[T].loss));
-        cJSON_AddItemToArray(pt, cJSON_CreateNumber(others_dloss(s, T)));
-        cJSON_AddItemToArray(curve, pt);
+        curve_point(s, T, selected, curve);
         sn_progress_report(s->progress, s->es->tasks[T].name, (uint64_t)selected, (uint64_t)max_units);
     }
-    /* Prune: drop units (in blocks, last first) that T's death does not need. */
-    if (dead) {
-        int blk = n_order / 24 > 1 ? n_order / 24 : 1;
-        for (int end = n_order; end > 0;) {
-            int beg = end - blk > 0 ? end - blk : 0;
-            for (int j = beg; j < end; j++)
-                if (order[j] >= 0 && set_mask(s, order[j], 0)) goto done;
-            if (measure(s, 0)) goto done;
-            if (task_dead(s, T) && others_ok(s, T)) {
-                for (int j = beg; j < end; j++)
-                    if (order[j] >= 0) {
-                        taken[order[j]] = 0;
-                        order[j] = -1;
-                        selected--;
-                    }
-            } else {
-                for (int j = beg; j < end; j++)
-                    if (order[j] >= 0 && set_mask(s, order[j], 1)) goto done;
-            }
-            end = beg;
-        }
-    }
-    if (measure(s, 0)) goto done;
-    int by_kind[8] = {0};
-    for (int i = 0; i < U; i++)
-        if (taken[i]) {
-            s->c[i].owner = T;
-            by_kind[s->c[i].u.kind]++;
-        }
-    cJSON *r = cJSON_CreateObject();
-    cJSON_AddStringToObject(r, "task", s->es->tasks[T].name);
-    cJSON_AddBoolToObject(r, "denied", task_dead(s, T));
-    cJSON_AddNumberToObject(r, "units", selected);
-    cJSON_AddNumberToObject(r, "unit_share", (double)selected / (double)U);
-    cJSON_AddNumberToObject(r, "ffn", by_kind[SN_UNIT_FFN]);
-    cJSON_AddNumberToObject(r, "vo", by_kind[SN_UNIT_VO]);
-    cJSON_AddNumberToObject(r, "qk", by_kind[SN_UNIT_QK]);
-    cJSON_AddNumberToObject(r, "val_accuracy_before", (double)s->base[T].correct / (double)s->base[T].n);
-    cJSON_AddNumberToObject(r, "val_accuracy_after", (double)s->cur[T].correct / (double)s->cur[T].n);
-    cJSON_AddNumberToObject(r, "val_loss_before", s->base[T].loss);
-    cJSON_AddNumberToObject(r, "val_loss_after", s->cur[T].loss);
-    cJSON_AddNumberToObject(r, "others_worst_dloss", others_dloss(s, T));
-    cJSON_AddItemToObject(r, "curve", curve);
+    if (dead && prune(s, T, order, n_order, taken, &selected)) goto done;
+    rc = finish_task(s, T, taken, selected, "measure", curve, NULL, report);
     curve = NULL;
-    cJSON_AddItemToArray(report, r);
+    if (rc) goto done;
     rc = 0;
 done:
     cJSON_Delete(curve);
@@ -446,12 +469,11 @@ static int select_task_gates(selector *s, int T, cJSON *report) {
         sn_gate_opts_init(&go);
         go.steps = o->gate_steps;
         go.keep = o->gate_keep;
-        go.threads = o->threads;
         go.seed = (uint64_t)(round + 1);
         /* a task that survived a round needs a harder push */
         go.deny *= pow(3.0, round);
         sn_gate_stats st;
-        if (sn_gates_learn(s->model_path, s->names, s->tasks, nT, 1ull << T, keep, cu, fixed, n, &go, s->logits, &st,
+        if (sn_gates_learn(s->gates, 1ull << T, keep, cu, fixed, n, &go, s->logits, &st,
                            s->progress, s->err))
             goto done;
         int nq = 0;
@@ -478,57 +500,13 @@ static int select_task_gates(selector *s, int T, cJSON *report) {
         cJSON_AddNumberToObject(r, "kept", kept);
         cJSON_AddNumberToObject(r, "val_accuracy", (double)s->cur[T].correct / (double)s->cur[T].n);
         cJSON_AddItemToArray(rounds, r);
-        cJSON *pt = cJSON_CreateArray();
-        cJSON_AddItemToArray(pt, cJSON_CreateNumber((double)selected / (double)U));
-        cJSON_AddItemToArray(pt, cJSON_CreateNumber((double)s->cur[T].correct / (double)s->cur[T].n));
-        cJSON_AddItemToArray(pt, cJSON_CreateNumber(s->cur[T].loss));
-        cJSON_AddItemToArray(pt, cJSON_CreateNumber(others_dloss(s, T)));
-        cJSON_AddItemToArray(curve, pt);
+        curve_point(s, T, selected, curve);
         if (!kept) break;
     }
-    /* Prune: drop units (in blocks, last first) that T's death does not need. */
-    if (dead) {
-        int blk = n_order / 24 > 1 ? n_order / 24 : 1;
-        for (int end = n_order; end > 0;) {
-            int beg = end - blk > 0 ? end - blk : 0;
-            for (int j = beg; j < end; j++)
-                if (set_mask(s, order[j], 0)) goto done;
-            if (measure(s, 0)) goto done;
-            if (task_dead(s, T) && others_ok(s, T)) {
-                for (int j = beg; j < end; j++) taken[order[j]] = 0, selected--;
-            } else {
-                for (int j = beg; j < end; j++)
-                    if (set_mask(s, order[j], 1)) goto done;
-            }
-            end = beg;
-        }
-    }
-    if (measure(s, 0)) goto done;
-    int by_kind[8] = {0};
-    for (int i = 0; i < U; i++)
-        if (taken[i]) {
-            s->c[i].owner = T;
-            by_kind[s->c[i].u.kind]++;
-        }
-    cJSON *r = cJSON_CreateObject();
-    cJSON_AddStringToObject(r, "task", s->es->tasks[T].name);
-    cJSON_AddStringToObject(r, "method", "gates");
-    cJSON_AddBoolToObject(r, "denied", task_dead(s, T));
-    cJSON_AddNumberToObject(r, "units", selected);
-    cJSON_AddNumberToObject(r, "unit_share", (double)selected / (double)U);
-    cJSON_AddNumberToObject(r, "ffn", by_kind[SN_UNIT_FFN]);
-    cJSON_AddNumberToObject(r, "vo", by_kind[SN_UNIT_VO]);
-    cJSON_AddNumberToObject(r, "qk", by_kind[SN_UNIT_QK]);
-    cJSON_AddNumberToObject(r, "val_accuracy_before", (double)s->base[T].correct / (double)s->base[T].n);
-    cJSON_AddNumberToObject(r, "val_accuracy_after", (double)s->cur[T].correct / (double)s->cur[T].n);
-    cJSON_AddNumberToObject(r, "val_loss_before", s->base[T].loss);
-    cJSON_AddNumberToObject(r, "val_loss_after", s->cur[T].loss);
-    cJSON_AddNumberToObject(r, "others_worst_dloss", others_dloss(s, T));
-    cJSON_AddItemToObject(r, "rounds", rounds);
-    rounds = NULL;
-    cJSON_AddItemToObject(r, "curve", curve);
-    curve = NULL;
-    cJSON_AddItemToArray(report, r);
+    if (dead && prune(s, T, order, n_order, taken, &selected)) goto done;
+    rc = finish_task(s, T, taken, selected, "gates", curve, rounds, report);
+    curve = rounds = NULL;
+    if (rc) goto done;
     rc = 0;
 done:
     cJSON_Delete(curve);
@@ -701,9 +679,7 @@ int sn_plan_select(sn_plan **out, sn_nn *nn, const sn_tokenizer *tok, const char
         }
     }
     if (o.gates) {
-        s.names = names;
-        s.tasks = tasks;
-        s.model_path = m->path;
+        if (sn_gates_new(&s.gates, m->path, names, tasks, n_tasks, o.kinds, o.threads, err)) goto done;
         if (!(s.logits = malloc((size_t)(s.U ? s.U : 1) * sizeof *s.logits))) {
             sn_fail(err, SN_ENOMEM, "out of memory");
             goto done;
@@ -785,9 +761,7 @@ int sn_plan_select(sn_plan **out, sn_nn *nn, const sn_tokenizer *tok, const char
                 sn_gate_opts_init(&go);
                 go.steps = o.gate_steps;
                 go.keep = o.gate_keep;
-                go.threads = o.threads;
-                r = sn_gates_learn(m->path, names, tasks, n_tasks, deny, keep, cu, fixed, s.U, &go, s.logits, NULL,
-                                   progress, err);
+                r = sn_gates_learn(s.gates, deny, keep, cu, fixed, s.U, &go, s.logits, NULL, progress, err);
             } else {
                 sn_fail(err, SN_ENOMEM, "out of memory");
             }
@@ -894,6 +868,7 @@ done:
     free(s.base);
     free(s.cur);
     free(s.masked);
+    sn_gates_free(s.gates);
     free(s.logits);
     free(prot_idx);
     return rc;

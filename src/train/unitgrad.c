@@ -10,6 +10,7 @@
  * W = s * W0, dL/ds = sum over the slice of W0 * dL/dW: one backward pass
  * gives every unit's derivative at once.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,24 +104,35 @@ int sn_trainer_unit_grad(sn_trainer *t, const sn_train_ref *ex, int n_ex, const 
         n_out += e->n - e->n_prompt;
     }
     slice *sl = malloc((size_t)(n_units > 0 ? n_units : 1) * sizeof *sl);
-    /* W0 of every tensor a unit touches: a copy of the parameter arena is the
-     * simple way (the models trained here are small). */
-    float *w0 = malloc(t->n_params * sizeof(float));
+    size_t *at = malloc((size_t)t->n_tensors * sizeof *at); /* offset of each copied tensor in w0, or -1 */
+    float *w0 = NULL;
     int rc = -1;
-    if (!sl || !w0) {
+    if (!sl || !at) {
         sn_fail(err, SN_ENOMEM, "out of memory");
         goto done;
     }
-    memcpy(w0, t->w, t->n_params * sizeof(float));
+    /* Check every unit before a weight changes; W0 is a copy of the tensors
+     * the units touch (all that is scaled, all that is restored). */
+    size_t n_w0 = 0;
+    for (int i = 0; i < t->n_tensors; i++) at[i] = SIZE_MAX;
     for (int u = 0; u < n_units; u++) {
-        if (unit_slice(t, &units[u], &sl[u], err)) goto restore;
-        if (!t->t[sl[u].ti].trainable) {
+        if (unit_slice(t, &units[u], &sl[u], err)) goto done;
+        const tr_tensor *x = &t->t[sl[u].ti];
+        if (!x->trainable) {
             sn_fail(err, SN_EINVAL, "unit %s %d:%d: %s is frozen (its gradient is needed)",
-                    sn_unit_kind_name(units[u].kind), units[u].layer, units[u].index, t->t[sl[u].ti].name);
-            goto restore;
+                    sn_unit_kind_name(units[u].kind), units[u].layer, units[u].index, x->name);
+            goto done;
         }
-        if (scale[u] != 1.0f) slice_scale(t, &sl[u], w0 + t->t[sl[u].ti].off, scale[u]);
+        if (at[sl[u].ti] == SIZE_MAX) at[sl[u].ti] = n_w0, n_w0 += x->n;
     }
+    if (!(w0 = malloc((n_w0 ? n_w0 : 1) * sizeof(float)))) {
+        sn_fail(err, SN_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < t->n_tensors; i++)
+        if (at[i] != SIZE_MAX) memcpy(w0 + at[i], TR_W(t, i), t->t[i].n * sizeof(float));
+    for (int u = 0; u < n_units; u++)
+        if (scale[u] != 1.0f) slice_scale(t, &sl[u], w0 + at[sl[u].ti], scale[u]);
     tr_batch *b = &t->batch;
     if (sn_tr_batch_reserve(b, n_tok, n_ex, n_out, err)) goto restore;
     b->n_tok = b->n_segs = b->n_out = b->n_examples = b->smax = 0;
@@ -133,12 +145,14 @@ int sn_trainer_unit_grad(sn_trainer *t, const sn_train_ref *ex, int n_ex, const 
     int frc = sn_tr_forward(t, 1, loss, err);
     t->unlikely = 0;
     if (frc) goto restore;
-    for (int u = 0; u < n_units; u++) grad[u] = slice_dot(t, &sl[u], w0 + t->t[sl[u].ti].off);
+    for (int u = 0; u < n_units; u++) grad[u] = slice_dot(t, &sl[u], w0 + at[sl[u].ti]);
     rc = 0;
 restore:
-    memcpy(t->w, w0, t->n_params * sizeof(float));
+    for (int i = 0; i < t->n_tensors; i++)
+        if (at[i] != SIZE_MAX) memcpy(TR_W(t, i), w0 + at[i], t->t[i].n * sizeof(float));
 done:
     free(sl);
+    free(at);
     free(w0);
     return rc;
 }
