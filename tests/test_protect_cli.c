@@ -154,5 +154,21 @@ int main(void) {
     CHECK(!sn_test_file_exists(bad));
     CHECK_EQ_INT(sn_test_cli(&out, "decrypt -m '%s' -o '%s'", enc, bad), 2);
     free(out);
+    /* plan: bad selection options are usage errors; nothing is written */
+    const char *bad_plan = sn_test_tmp("bad-plan.json");
+    static const char *const bad_opts[][2] = {
+        {"--select bogus", "--select is gates or measure"},
+        {"--gate-steps 0", "gate steps"},
+        {"--gate-rounds -1", "rounds > 0"},
+        {"--gate-keep -2", "gate keep >= 0"},
+    };
+    for (size_t i = 0; i < sizeof bad_opts / sizeof bad_opts[0]; i++) {
+        int rc = sn_test_cli(&out, "plan -m '%s' --task story='%s' --protect story %s -o '%s'", model, plan,
+                             bad_opts[i][0], bad_plan);
+        CHECK_MSG(rc == 2, "plan %s: exit %d", bad_opts[i][0], rc);
+        CHECK_STR_CONTAINS(out, bad_opts[i][1]);
+        CHECK(!sn_test_file_exists(bad_plan));
+        free(out);
+    }
     return sn_test_finish("test_protect_cli");
 }

@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "protect/measure.h"
+#include "protect/protect_internal.h"
 #include "secneuron/nn.h"
 #include "secneuron/select.h"
 #include "secneuron/task.h"
@@ -106,8 +107,7 @@ int main(void) {
     so.ablate_examples = 3;
     so.budget = 0.3;
     so.kinds = (1u << SN_UNIT_FFN) | (1u << SN_UNIT_VO); /* keep the test short */
-    so.gate_steps = 120;
-    so.gate_rounds = 2;
+    so.gates = 0; /* the measured method here; gates: test_select_gates.c */
     so.require = "tier:pro";
     sn_plan *plan = NULL;
     CHECK_OK(sn_plan_select(&plan, nn, tok, names, tasks, 2, protect, 1, &so, NULL, &err), &err);
@@ -157,6 +157,23 @@ int main(void) {
         }
         cJSON_Delete(sj);
         free(sim);
+        /* A base group with the one protected task (what --base gives then)
+         * does not add roles. */
+        if (plan->n_groups == 1) {
+            sn_unit spare = {SN_UNIT_FFN, 0, 0};
+            for (int used = 1; used && spare.index < 172;) {
+                used = 0;
+                for (int u = 0; u < plan->groups[0].n_units; u++)
+                    used |= sn_unit_cmp(&plan->groups[0].units[u], &spare) == 0;
+                if (used) spare.index++;
+            }
+            CHECK_OK(sn_plan_add_group(plan, "base", "task:girl", protect, 1, &spare, 1, &err), &err);
+            CHECK_OK(sn_plan_simulate(nn, tok, plan, names, tasks, 2, 4, "task:", NULL, 0, NULL, &sim, &err), &err);
+            sj = sim ? cJSON_Parse(sim) : NULL;
+            CHECK_MSG(sj && cJSON_GetArraySize(sj) == 4, "roles with a base group: %d", sj ? cJSON_GetArraySize(sj) : -1);
+            cJSON_Delete(sj);
+            free(sim);
+        }
         sn_plan_free(plan);
     }
 

@@ -679,7 +679,10 @@ int sn_plan_select(sn_plan **out, sn_nn *nn, const sn_tokenizer *tok, const char
         }
     }
     if (o.gates) {
-        if (sn_gates_new(&s.gates, m->path, names, tasks, n_tasks, o.kinds, o.threads, err)) goto done;
+        if (sn_gates_new(&s.gates, m->path, names, tasks, n_tasks, o.kinds, o.threads, err)) {
+            sn_fail_prefix(err, "learning gates (--select measure does without the training engine)");
+            goto done;
+        }
         if (!(s.logits = malloc((size_t)(s.U ? s.U : 1) * sizeof *s.logits))) {
             sn_fail(err, SN_ENOMEM, "out of memory");
             goto done;
@@ -968,6 +971,12 @@ int sn_plan_simulate(sn_nn *nn, const sn_tokenizer *tok, const sn_plan *plan, co
     for (int g = 0; g < G; g++) {
         if (plan->groups[g].n_tasks != 1) continue; /* shared and base groups are not a task's */
         const char *T = plan->groups[g].tasks[0];
+        /* one pair of roles per task (with one protected task, the base is
+         * that task's too) */
+        int seen = 0;
+        for (int h = 0; h < g && !seen; h++)
+            seen = plan->groups[h].n_tasks == 1 && !strcmp(plan->groups[h].tasks[0], T);
+        if (seen) continue;
         role *a = &roles[n_roles++], *b = &roles[n_roles++];
         snprintf(a->name, sizeof a->name, "all but %s", T);
         snprintf(b->name, sizeof b->name, "only %s", T);
