@@ -24,29 +24,13 @@ static void usage(FILE *fp) {
             "  --task NAME=FILE     a task file (JSONL prompt/completion), repeatable\n"
             "  --max N              only the first N examples of each task\n"
             "  --threads N          worker threads (default: the CPUs online)\n"
-            "  --tokenizer FILE     a GGUF with tokenizer keys, or a tokenizer.json (default: the model's)\n"
+            "  --tokenizer FILE     a GGUF with tokenizer keys, a tokenizer.json or a llama2.c tokenizer\n"
+            "                       file (default: the model's own)\n"
             "  --show-errors N      print up to N wrong answers per task\n"
             "  --json               print JSON\n");
 }
 
 #define MAX_TASKS 64
-
-static int open_tokenizer(sn_tokenizer **tok, const sn_model *m, const char *path, sn_err *err) {
-    if (path) {
-        size_t n = strlen(path);
-        if (n >= 5 && !strcmp(path + n - 5, ".json")) return sn_tokenizer_open_hf(tok, path, err);
-        sn_gguf *g;
-        if (sn_gguf_open(&g, path, err)) return -1;
-        int rc = sn_tokenizer_from_gguf(tok, g, err);
-        sn_gguf_close(g);
-        return rc;
-    }
-    if (m->gguf) return sn_tokenizer_from_gguf(tok, m->gguf, err);
-    char tj[4200];
-    snprintf(tj, sizeof tj, "%s/tokenizer.json", m->path);
-    if (access(tj, R_OK) == 0) return sn_tokenizer_open_hf(tok, tj, err);
-    return sn_fail(err, SN_EINVAL, "%s: no tokenizer in the model; give one with --tokenizer", m->path);
-}
 
 static int run(int argc, char **argv) {
     static const struct option opts[] = {
@@ -106,7 +90,7 @@ static int run(int argc, char **argv) {
         snprintf(names[i], sizeof names[i], "%.*s", (int)(eq - task_args[i]), task_args[i]);
         if (sn_task_load(&tasks[i], eq + 1, &err)) goto fail;
     }
-    if (sn_model_open(&m, model, &err) || open_tokenizer(&tok, m, tok_path, &err)) goto fail;
+    if (sn_model_open(&m, model, &err) || sn_tokenizer_for_model(&tok, m, tok_path, &err)) goto fail;
     sn_nn_config nc;
     sn_nn_config_init(&nc);
     nc.n_threads = threads;
