@@ -39,8 +39,12 @@ step "vendor: profile, plan (every task protected), encrypt"
 "$bin" profile -m "$model" "${train_args[@]}" --max-examples 256 -t "$threads" -o "$out/profile.gguf" >/dev/null
 plan_test=()
 for t in "${tasks[@]}"; do plan_test+=(--test "$t=$mdir/tasks/$t-test.jsonl"); done
+# plan's default selection: about 25 minutes on 2 cores, most of the demo.
+# SN_PLAN_ARGS="--gate-rounds 1 --val-examples 32" gives a plan in ~3 minutes
+# that denies less (docs/protection.md has both tables).
+echo "plan: learning and verifying each task's units (about 4 minutes a task on 2 cores)"
 "$bin" plan -m "$model" --profile "$out/profile.gguf" "${train_args[@]}" "${plan_test[@]}" --protect all --base \
-  -t "$threads" ${SN_PLAN_ARGS:---gate-rounds 1 --gate-steps 160 --val-examples 32} -o "$out/plan.json"
+  -t "$threads" ${SN_PLAN_ARGS:-} -o "$out/plan.json"
 "$bin" encrypt -m "$model" --plan "$out/plan.json" --mpk "$out/authority/mpk" -o "$out/models/demo.enc.gguf" \
   --json > "$out/encrypt.json"
 sed 's/[{}"]//g; s/,/\n  /g' "$out/encrypt.json" | grep -E 'groups|units|encrypted_share|seconds' | sed 's/^/  /'

@@ -18,6 +18,7 @@
 #include "protect/measure.h"
 #include "protect/protect_internal.h"
 #include "secneuron/nn.h"
+#include "secneuron/policy.h"
 #include "secneuron/select.h"
 #include "secneuron/task.h"
 #include "secneuron/tokenizer.h"
@@ -58,7 +59,53 @@ static sn_task *own_task(sn_nn *nn, const sn_tokenizer *tok, const char *name, c
     return t;
 }
 
+/* Grouping by claims: units that deny several tasks form a group opened
+ * only by a licence with all of them; each set once, own groups first. */
+static void test_claims(void) {
+    sn_err err = {0};
+    sn_select_opts o;
+    sn_select_opts_init(&o);
+    const char *protect[] = {"sort", "reverse", "add"};
+    int prot_idx[] = {2, 0, 1}; /* task indices in the plan's task list */
+    sn_unit u[6] = {{SN_UNIT_FFN, 0, 1}, {SN_UNIT_FFN, 0, 2}, {SN_UNIT_VO, 1, 3},
+                    {SN_UNIT_QK, 2, 4},  {SN_UNIT_FFN, 3, 5}, {SN_UNIT_FFN, 3, 6}};
+    /* bit = task index: sort 4, reverse 1, add 2 */
+    uint64_t owners[6] = {4, 1 | 4, 0, 1, 1 | 4, 2 | 1 | 4};
+    sn_plan *plan = sn_plan_new();
+    CHECK_OK(sn_plan_add_claims(plan, &o, protect, prot_idx, 3, u, owners, 6, &err), &err);
+    CHECK_EQ_INT(plan->n_groups, 4);
+    if (plan->n_groups == 4) {
+        static const char *name[4] = {"sort", "reverse", "sort+reverse", "sort+reverse+add"};
+        static const char *pol[4] = {"task:sort", "task:reverse", "task:sort and task:reverse",
+                                     "task:sort and task:reverse and task:add"};
+        static const int n_units[4] = {1, 1, 2, 1};
+        for (int g = 0; g < 4; g++) {
+            CHECK_MSG(!strcmp(plan->groups[g].name, name[g]), "group %d is %s", g, plan->groups[g].name);
+            CHECK_MSG(!strcmp(plan->groups[g].policy, pol[g]), "group %d policy %s", g, plan->groups[g].policy);
+            CHECK_EQ_INT(plan->groups[g].n_units, n_units[g]);
+        }
+        /* a licence without sort opens neither sort's units nor the shared ones */
+        const char *no_sort[] = {"task:reverse", "task:add"}, *all[] = {"task:reverse", "task:add", "task:sort"};
+        sn_policy *p2 = NULL;
+        CHECK_OK(sn_policy_parse(&p2, plan->groups[2].policy, &err), &err);
+        if (p2) {
+            CHECK(!sn_policy_satisfied(p2, no_sort, 2));
+            CHECK(sn_policy_satisfied(p2, all, 3));
+            sn_policy_free(p2);
+        }
+    }
+    sn_plan_free(plan);
+    o.require = "tier:pro";
+    plan = sn_plan_new();
+    CHECK_OK(sn_plan_add_claims(plan, &o, protect, prot_idx, 3, u, owners, 6, &err), &err);
+    if (plan->n_groups == 4)
+        CHECK_MSG(!strcmp(plan->groups[2].policy, "task:sort and task:reverse and tier:pro"), "policy %s",
+                  plan->groups[2].policy);
+    sn_plan_free(plan);
+}
+
 int main(void) {
+    test_claims();
     sn_err err = {0};
     sn_model *m = NULL;
     sn_nn *nn = NULL;

@@ -439,7 +439,7 @@ static void test_model(int tied, int kv_heads, int threads) {
 }
 
 /* Per-unit scale gradients (sn_trainer_unit_grad) against central
- * differences of the loss it reports, for both losses; weights restored;
+ * differences of the loss it reports, for every loss; weights restored;
  * and scale 0 agrees with switching the unit off another way: an FFN
  * neuron by its gate and up rows, a value channel by the O columns that
  * read it, a query/key pair by its Q rows in every head of the group. */
@@ -468,7 +468,8 @@ static void test_unit_grad(void) {
     double grad[8], g2[8], l0, lp, lm;
     float *w_before = malloc(t->n_params * 4);
     memcpy(w_before, t->w, t->n_params * 4);
-    for (int unlikely = 0; unlikely < 2; unlikely++) {
+    static const char *const loss_name[] = {"cross-entropy", "unlikelihood", "sequence unlikelihood"};
+    for (int unlikely = SN_LOSS_XENT; unlikely <= SN_LOSS_SEQ_UNLIKELY; unlikely++) {
         CHECK_OK(sn_trainer_unit_grad(t, ex, 3, u, 8, scale, unlikely, &l0, grad, &err), &err);
         CHECK(memcmp(w_before, t->w, t->n_params * 4) == 0);
         for (int k = 0; k < 8; k++) {
@@ -481,7 +482,7 @@ static void test_unit_grad(void) {
             double num = (lp - lm) / (2 * h);
             CHECK_MSG(fabs(num - grad[k]) <= 5e-3 * (fabs(num) + fabs(grad[k])) + 2e-5,
                       "unit %d (%s, %s): numeric %.8g analytic %.8g", k, sn_unit_kind_name(u[k].kind),
-                      unlikely ? "unlikelihood" : "cross-entropy", num, grad[k]);
+                      loss_name[unlikely], num, grad[k]);
         }
     }
     /* scale 0 versus the unit switched off by other weights */

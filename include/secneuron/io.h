@@ -60,6 +60,8 @@ void sn_mem_release(const void *p, uint64_t n);
 
 /* Peak resident set size of this process in bytes (from getrusage). */
 uint64_t sn_peak_rss(void);
+/* Seconds on a monotonic clock, for timing work. */
+double sn_now(void);
 
 #ifdef __cplusplus
 }

@@ -29,7 +29,7 @@ typedef struct sn_select_opts {
     int rerank_every;     /* re-ablate the leading candidates after this many steps (4)   */
     int rerank_width;     /* ... this many steps' worth of them (6)                        */
     double beta;          /* weight of other tasks' loss in the ranking (1.0)              */
-    int val_examples;     /* validation examples per task for the greedy steps (64)       */
+    int val_examples;     /* validation examples per task for the greedy steps (128)      */
     int val_all_below;    /* tasks with at most this many examples use all of them (256)  */
     int ablate_examples;  /* examples per task for single-unit ablation (16)              */
     int base;             /* add a base group of units every task needs, any licence opens */
@@ -39,9 +39,9 @@ typedef struct sn_select_opts {
     unsigned kinds;       /* candidate kinds, bits 1 << SN_UNIT_*: FFN, VO and QK          */
     const struct sn_profile *profile; /* rank FFN neurons by it (else by ablation)   */
     int gates;            /* learn masks by gradient, verify by measurement (1); 0: ablation + greedy */
-    int gate_steps;       /* optimisation steps per round (240)                           */
+    int gate_steps;       /* optimisation steps per round (160)                           */
     double gate_keep;     /* weight of the other tasks' loss against the denial (60)      */
-    int gate_rounds;      /* learn-verify rounds per task while it is not dead (3)        */
+    int gate_rounds;      /* learn-verify rounds per task while it is not dead (6)        */
     int threads;          /* training-engine threads for the gates (2)                     */
 } sn_select_opts;
 

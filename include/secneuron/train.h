@@ -149,18 +149,24 @@ const char *sn_trainer_task_name(const sn_trainer *t, int task);
 
 /* Per-unit attribution, for learning which units to mask: with each
  * unit's output multiplied by scale[u] (an FFN neuron's down column, a value
- * channel's V row, a query/key pair's K rows, a head's O columns), the mean
- * completion loss of the given examples (cross-entropy -log p, or with
- * `unlikely` the unlikelihood -log(1 - p) of each completion token, whose
- * gradient stays alive when p is near 1) (added with sn_trainer_add_task or
- * _add_eval) and grad[u] = dLoss/dscale[u]. The weights are left as they
- * were; the tensors holding the units must be trainable (sn_trainer_select
- * can freeze the rest to save work). */
+ * channel's V row, a query/key pair's K rows, a head's O columns), the loss
+ * of the given examples (added with sn_trainer_add_task or _add_eval) and
+ * grad[u] = dLoss/dscale[u]. The weights are left as they were; the tensors
+ * holding the units must be trainable (sn_trainer_select can freeze the rest
+ * to save work). The loss, by `loss_kind`:
+ *   SN_LOSS_XENT         mean cross-entropy -log p of the completion tokens;
+ *   SN_LOSS_UNLIKELY     mean unlikelihood -log(1 - p) of each token, whose
+ *                        gradient stays alive when p is near 1;
+ *   SN_LOSS_SEQ_UNLIKELY mean over examples of -log(1 - P), P the product of
+ *                        the example's token probabilities: small when each
+ *                        example has at least one unlikely token, which is all
+ *                        that denying an exact-match answer needs. */
+enum { SN_LOSS_XENT = 0, SN_LOSS_UNLIKELY = 1, SN_LOSS_SEQ_UNLIKELY = 2 };
 typedef struct sn_train_ref {
     int task, example;
 } sn_train_ref;
 int sn_trainer_unit_grad(sn_trainer *t, const sn_train_ref *ex, int n_ex, const sn_train_unit *units, int n_units,
-                         const float *scale, int unlikely, double *loss, double *grad, sn_err *err);
+                         const float *scale, int loss_kind, double *loss, double *grad, sn_err *err);
 /* Examples of a task (after it was added). */
 int sn_trainer_task_size(const sn_trainer *t, int task);
 

@@ -77,12 +77,6 @@ struct sn_nn {
     int blas_threads_before;
 };
 
-double nn_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 void sn_nn_config_init(sn_nn_config *c) {
     c->n_threads = 1;
     c->n_ctx = 0;

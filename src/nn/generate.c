@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "secneuron/io.h"
 #include "nn/nn_internal.h"
 
 static int is_stop(int32_t tok, const int32_t *stop, int n_stop) {
@@ -43,12 +44,12 @@ int sn_nn_generate(sn_nn *nn, const int32_t *prompt, int n_prompt, int max_new, 
     float *logits = malloc((size_t)V * sizeof *logits);
     if (!logits) return sn_fail(err, SN_ENOMEM, "out of memory for %d logits", V);
     sn_nn_seq_reset(nn, 0);
-    double t0 = nn_now();
+    double t0 = sn_now();
     sn_nn_input in = {0, prompt, n_prompt, 1};
     int rc = sn_nn_eval(nn, &in, 1, logits, err);
     st.n_prompt = n_prompt;
-    st.t_prompt = nn_now() - t0;
-    t0 = nn_now();
+    st.t_prompt = sn_now() - t0;
+    t0 = sn_now();
     while (rc == 0 && st.n_gen < max_new) {
         int32_t tok = sn_sampler_sample(s, logits);
         st.n_gen++;
@@ -58,7 +59,7 @@ int sn_nn_generate(sn_nn *nn, const int32_t *prompt, int n_prompt, int max_new, 
         rc = sn_nn_eval(nn, &in, 1, logits, err);
         st.n_decode++;
     }
-    st.t_decode = nn_now() - t0;
+    st.t_decode = sn_now() - t0;
     free(logits);
     if (stats) *stats = st;
     return rc;

@@ -154,6 +154,5 @@ int nn_greedy_run(sn_nn *nn, sn_nn_greedy *reqs, int n, const int32_t *stop_ids,
                   void *user, sn_err *err);
 
 /* Seconds from a monotonic clock. */
-double nn_now(void);
 
 #endif

@@ -10,12 +10,17 @@
  * runs the training engine's forward and backward pass on a batch of the
  * denied task T and one of the other tasks, and moves the logits along
  *
- *   J = keep * CE_others + deny * UL_T + sparsity * E[units masked]
+ *   J = keep * CE_others + deny * SUL_T + sparsity * E[units masked]
  *
- * (CE the cross-entropy of the other tasks' completions, UL_T the
- * unlikelihood -log(1 - p) of T's: it falls as T's answers become
- * unlikely, and unlike -CE its gradient is alive while the model is still
- * sure of them)
+ * (CE the cross-entropy of the other tasks' completions; SUL_T the
+ * sequence unlikelihood -log(1 - P) of T's, P the probability of the whole
+ * answer. Denying an exact-match answer needs one wrong token per example,
+ * not every token unlikely: the token-level unlikelihood -log(1 - p) we
+ * used first also pushed on the tokens T shares with other tasks (copying
+ * letters is half of sorting them), so it fought the keep term and needed
+ * four times the units for a weaker denial of the sort task. SUL's push
+ * falls on each example's most doubtful token and fades once the example
+ * is likely wrong; unlike -CE it stays alive while the model is sure.)
  * using the straight-through derivative dJ/ds_u = sigmoid'(s_u) dJ/db_u,
  * where dJ/db_u comes from sn_trainer_unit_grad (one backward pass gives
  * every unit's). Sampling binary masks (rather than scaling units by a
@@ -47,6 +52,7 @@ void sn_gate_opts_init(sn_gate_opts *o) {
     o->sparsity = 0.02;
     o->init = 3.0;
     o->seed = 1;
+    o->deny_loss = SN_LOSS_SEQ_UNLIKELY;
 }
 
 static uint64_t rng_next(uint64_t *s) {
@@ -155,7 +161,7 @@ int sn_gates_learn(sn_gates *g, uint64_t deny, uint64_t keep, const sn_unit *uni
                 int nt = sn_trainer_task_size(tr, t);
                 for (int i = 0; i < o->deny_examples; i++) ref[n++] = (sn_train_ref){t, (int)(rng_next(&rng) % (uint64_t)nt)};
             }
-        if (sn_trainer_unit_grad(tr, ref, n, tu, U, b, 1, &lT, gT, err)) goto done;
+        if (sn_trainer_unit_grad(tr, ref, n, tu, U, b, o->deny_loss, &lT, gT, err)) goto done;
         lO = 0;
         if (n_keep) {
             n = 0;
@@ -165,7 +171,7 @@ int sn_gates_learn(sn_gates *g, uint64_t deny, uint64_t keep, const sn_unit *uni
                     for (int i = 0; i < o->keep_examples; i++)
                         ref[n++] = (sn_train_ref){t, (int)(rng_next(&rng) % (uint64_t)nt)};
                 }
-            if (sn_trainer_unit_grad(tr, ref, n, tu, U, b, 0, &lO, gO, err)) goto done;
+            if (sn_trainer_unit_grad(tr, ref, n, tu, U, b, SN_LOSS_XENT, &lO, gO, err)) goto done;
         }
         double bc1 = 1 - pow(b1, step), bc2 = 1 - pow(b2, step);
         for (int u = 0; u < U; u++) {

@@ -21,6 +21,7 @@ typedef struct sn_gate_opts {
     double sparsity;    /* cost of masking a unit (0.02)                          */
     double init;        /* initial logit: kept with probability sigmoid(init) (3) */
     uint64_t seed;
+    int deny_loss;      /* SN_LOSS_* of the denied task (sequence unlikelihood) */
 } sn_gate_opts;
 
 typedef struct sn_gate_stats {

@@ -109,6 +109,13 @@ int sn_evalset_add(sn_evalset *es, const char *name, const sn_task *task, int ma
 }
 
 int sn_evalset_measure(sn_nn *nn, const sn_evalset *es, int max_per_task, sn_measure *res, sn_err *err) {
+    return sn_evalset_measure_tasks(nn, es, max_per_task, ~0ull, res, err);
+}
+
+static int in_set(uint64_t tasks, int t) { return t >= 64 ? tasks == ~0ull : (int)(tasks >> t & 1); }
+
+int sn_evalset_measure_tasks(sn_nn *nn, const sn_evalset *es, int max_per_task, uint64_t tasks, sn_measure *res,
+                             sn_err *err) {
     int n_seq = sn_nn_n_seq(nn), V = sn_nn_n_vocab(nn), rc = -1;
     int max_rows = 0;
     for (int t = 0; t < es->n_tasks; t++)
@@ -123,7 +130,8 @@ int sn_evalset_measure(sn_nn *nn, const sn_evalset *es, int max_per_task, sn_mea
         sn_fail(err, SN_ENOMEM, "out of memory");
         goto done;
     }
-    for (int t = 0; t < es->n_tasks; t++) res[t] = (sn_measure){0, 0, 0.0, 0};
+    for (int t = 0; t < es->n_tasks; t++)
+        if (in_set(tasks, t)) res[t] = (sn_measure){0, 0, 0.0, 0};
     /* Walk every (task, example) in order, n_seq at a time. */
     int t = 0, i = 0;
     for (;;) {
@@ -131,6 +139,7 @@ int sn_evalset_measure(sn_nn *nn, const sn_evalset *es, int max_per_task, sn_mea
         sn_nn_seq_reset(nn, -1);
         while (b < n_seq && t < es->n_tasks) {
             int lim = max_per_task > 0 && max_per_task < es->tasks[t].n ? max_per_task : es->tasks[t].n;
+            if (!in_set(tasks, t)) lim = 0;
             if (i >= lim) {
                 t++;
                 i = 0;
@@ -175,7 +184,7 @@ int sn_evalset_measure(sn_nn *nn, const sn_evalset *es, int max_per_task, sn_mea
         }
     }
     for (t = 0; t < es->n_tasks; t++) {
-        if (res[t].tokens) res[t].loss /= (double)res[t].tokens;
+        if (in_set(tasks, t) && res[t].tokens) res[t].loss /= (double)res[t].tokens;
     }
     rc = 0;
 done:

@@ -44,5 +44,9 @@ void sn_evalset_free(sn_evalset *es);
 /* One pass over the first max_per_task examples of every task (0: all),
  * with the engine's current masks; res has n_tasks entries. */
 int sn_evalset_measure(struct sn_nn *nn, const sn_evalset *es, int max_per_task, sn_measure *res, sn_err *err);
+/* The same for the tasks in bit set `tasks` only (bit t: task t < 64);
+ * the other entries of res are left as they were. */
+int sn_evalset_measure_tasks(struct sn_nn *nn, const sn_evalset *es, int max_per_task, uint64_t tasks,
+                             sn_measure *res, sn_err *err);
 
 #endif

@@ -22,6 +22,13 @@ int sn_unhex(const char *s, uint8_t *b, size_t n);
 cJSON *sn_units_to_json(const sn_unit *u, int n);
 int sn_units_from_json(const cJSON *o, sn_unit **out, int *n_out, const char *where, sn_err *err);
 
+/* ---- selection (select.c) ---- */
+struct sn_select_opts;
+/* Groups of units by the set of protected tasks that claim them (owners[i]
+ * bit prot_idx[p]: unit i denies protect[p]): policy the AND of the tasks. */
+int sn_plan_add_claims(sn_plan *plan, const struct sn_select_opts *o, const char *const *protect, const int *prot_idx,
+                       int n_protect, const sn_unit *units, const uint64_t *owners, int U, sn_err *err);
+
 /*
  * The selection map (selection.c): for every tensor that holds encrypted
  * bytes, which rows (or which byte ranges of every row) belong to which

@@ -33,12 +33,6 @@
 #define STAGE_BYTES (16u << 10)
 #define DIRECT_MIN 512 /* pieces at least this long are processed in place */
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* ---- base64 ---------------------------------------------------------------- */
 
 static char *b64_encode(const uint8_t *p, size_t n) {
@@ -210,9 +204,9 @@ static int seal_window_inner(seal_ctx *sc, int worker, uint64_t w, uint8_t *buf,
 /* Time the cipher work, apart from reading and writing the file. */
 static int seal_window(void *vctx, int worker, uint64_t w, uint8_t *buf, uint64_t a, uint64_t len, sn_err *err) {
     seal_ctx *sc = vctx;
-    double t0 = now_s();
+    double t0 = sn_now();
     int rc = seal_window_inner(sc, worker, w, buf, a, len, err);
-    sc->busy[worker] += now_s() - t0;
+    sc->busy[worker] += sn_now() - t0;
     return rc;
 }
 
@@ -347,7 +341,7 @@ static void sha256(const void *p, size_t n, uint8_t out[SN_DIGEST_BYTES]) {
 int sn_model_encrypt(const sn_model *m, const sn_plan *plan, const sn_keywrap *kw, const char *out_path,
                      const sn_encrypt_opts *opts, const sn_progress *progress, sn_protect_report *report,
                      sn_err *err) {
-    double t0 = now_s();
+    double t0 = sn_now();
     uint32_t window = opts && opts->window ? opts->window : SN_DEFAULT_WINDOW;
     int n_threads = threads_or_default(opts ? opts->n_threads : 0), rc = -1, G = plan->n_groups;
     if (window < 4096 || window > (256u << 20))
@@ -446,7 +440,7 @@ int sn_model_encrypt(const sn_model *m, const sn_plan *plan, const sn_keywrap *k
         }
         for (int i = 0; i < m->n_tensors; i++) report->bytes_total += m->tensors[i].nbytes;
         report->messages = ms.total;
-        report->seconds = now_s() - t0;
+        report->seconds = sn_now() - t0;
         for (int i = 0; i < n_threads; i++) report->cipher_seconds += sc.busy[i];
     }
     rc = 0;
@@ -643,7 +637,7 @@ static int listed(const char *opened, const char *name) {
 
 int sn_model_decrypt(const sn_model *enc, const sn_keywrap *kw, const char *out_path, const sn_decrypt_opts *opts,
                      const sn_progress *progress, sn_protect_report *report, sn_err *err) {
-    double t0 = now_s();
+    double t0 = sn_now();
     manifest mf;
     if (manifest_read(enc, &mf, err)) return -1;
     int G = mf.plan->n_groups, rc = -1, n_threads = threads_or_default(opts ? opts->n_threads : 0);
@@ -775,7 +769,7 @@ int sn_model_decrypt(const sn_model *enc, const sn_keywrap *kw, const char *out_
         }
         for (int i = 0; i < enc->n_tensors; i++) report->bytes_total += enc->tensors[i].nbytes;
         report->messages = ms.total;
-        report->seconds = now_s() - t0;
+        report->seconds = sn_now() - t0;
         for (int i = 0; i < n_threads; i++) report->cipher_seconds += sc.busy[i];
     }
     rc = 0;

@@ -37,6 +37,7 @@
 #include "secneuron/nn.h"
 #include "secneuron/policy.h"
 #include "secneuron/profile.h"
+#include "secneuron/io.h"
 #include "secneuron/select.h"
 #include "secneuron/tokenizer.h"
 #include "secneuron/task.h"
@@ -52,22 +53,26 @@ void sn_select_opts_init(sn_select_opts *o) {
     o->rerank_every = 4;
     o->rerank_width = 6;
     o->beta = 1.0;
-    o->val_examples = 64;
+    o->val_examples = 128;
     o->val_all_below = 256;
     o->ablate_examples = 16;
     o->base_budget = 0.02;
     o->attr_prefix = "task:";
     o->kinds = (1u << SN_UNIT_FFN) | (1u << SN_UNIT_VO) | (1u << SN_UNIT_QK);
     o->gates = 1;
-    o->gate_steps = 240;
+    o->gate_steps = 160;
     o->gate_keep = 60;
-    o->gate_rounds = 3;
+    o->gate_rounds = 6;
     o->threads = 2;
 }
 
 typedef struct cand {
     sn_unit u;
-    int owner; /* -1 free, else the protected task that claimed it */
+    /* bit t: masking the unit is part of denying task t. A unit may deny
+     * several tasks (each task's units are chosen among all candidates, so
+     * the order tasks are taken in does not matter); its group then opens
+     * only for a licence that has all of them. */
+    uint64_t owners;
 } cand;
 
 /* What is ablated and added as one step: a single unit, or a natural group
@@ -96,6 +101,7 @@ typedef struct selector {
     int *prof_task;      /* [n_tasks]: index in prof          */
     double *ffn_norm;    /* [n_tasks][U]: mean |a| over its layer's mean (FFN units) */
     int evals;           /* measurements made                 */
+    int fragile;         /* the other task that last refused a mask */
     sn_gates *gates;     /* the training engine (gate mode)   */
     float *logits;       /* [U]: learnt gates (gate mode)     */
     const sn_progress *progress;
@@ -163,15 +169,34 @@ static int cmp_scored(const void *a, const void *b) {
     return (x < y) - (x > y); /* descending */
 }
 
-/* Other tasks keep every example (up to the tolerance) and their loss
- * barely moves: exact match on a validation sample is too coarse alone
- * to promise the held-out accuracy. */
-static int others_ok(const selector *s, int T) {
-    for (int t = 0; t < s->n_tasks; t++) {
-        if (t == T) continue;
-        int allowed = (int)floor(s->o->tolerance * s->base[t].n + 1e-9);
-        if (s->cur[t].correct < s->base[t].correct - allowed) return 0;
-        if (s->cur[t].loss > s->base[t].loss + s->o->others_loss) return 0;
+/* Another task t holds under the current mask: it keeps every example (up
+ * to the tolerance) and its loss barely moves: exact match on a validation
+ * sample is too coarse alone to promise the held-out accuracy. */
+static int other_ok(const selector *s, int t) {
+    int allowed = (int)floor(s->o->tolerance * s->base[t].n + 1e-9);
+    return s->cur[t].correct >= s->base[t].correct - allowed && s->cur[t].loss <= s->base[t].loss + s->o->others_loss;
+}
+
+static int measure_task(selector *s, int t) {
+    s->evals++;
+    return sn_evalset_measure_tasks(s->nn, s->es, 0, 1ull << t, s->cur, s->err);
+}
+
+/* Do all other tasks hold? Measured one task at a time, the last to object first, and
+ * stopping at the first that objects: the verifier refuses most proposals
+ * for one task's sake, so most of a refused measurement is saved.
+ * 1: every other task holds (s->cur is then fresh for all of them), 0: not,
+ * -1: error. */
+static int others_hold(selector *s, int T) {
+    int nT = s->n_tasks;
+    for (int k = -1; k < nT; k++) {
+        int t = k < 0 ? s->fragile : k;
+        if (t == T || (k >= 0 && t == s->fragile)) continue;
+        if (measure_task(s, t)) return -1;
+        if (!other_ok(s, t)) {
+            s->fragile = t;
+            return 0;
+        }
     }
     return 1;
 }
@@ -190,14 +215,16 @@ static double others_dloss(const selector *s, int T) {
 
 /* Try adding units idx[0..n) to the mask; keep what others tolerate.
  * A rejected set is split in halves (down to single units) so that its
- * harmless part is kept. Returns units kept, -1 on error. */
+ * harmless part is kept. Returns units kept, -1 on error. When all of
+ * idx is kept, s->cur is the measurement of the new mask. */
 static int try_add(selector *s, int T, const int *idx, int n, uint8_t *taken, int depth, int max_depth) {
     for (int k = 0; k < n; k++)
         if (set_mask(s, idx[k], 1)) return -1;
-    if (measure(s, 0)) return -1;
-    if (others_ok(s, T)) {
+    int ok = others_hold(s, T);
+    if (ok < 0) return -1;
+    if (ok) {
         for (int k = 0; k < n; k++) taken[idx[k]] = 1;
-        return n;
+        return measure_task(s, T) ? -1 : n;
     }
     for (int k = 0; k < n; k++)
         if (set_mask(s, idx[k], 0)) return -1;
@@ -234,8 +261,10 @@ static int prune(selector *s, int T, int *order, int n, uint8_t *taken, int *sel
         int beg = end - blk > 0 ? end - blk : 0;
         for (int j = beg; j < end; j++)
             if (order[j] >= 0 && set_mask(s, order[j], 0)) return -1;
-        if (measure(s, 0)) return -1;
-        int drop = task_dead(s, T) && others_ok(s, T);
+        /* T first: while T lives, the others need not be measured */
+        if (measure_task(s, T)) return -1;
+        int drop = task_dead(s, T);
+        if (drop && (drop = others_hold(s, T)) < 0) return -1;
         for (int j = beg; j < end; j++) {
             if (order[j] < 0) continue;
             if (drop) {
@@ -263,7 +292,7 @@ static int finish_task(selector *s, int T, const uint8_t *taken, int selected, c
     int by_kind[8] = {0};
     for (int i = 0; i < s->U; i++)
         if (taken[i]) {
-            s->c[i].owner = T;
+            s->c[i].owners |= 1ull << T;
             by_kind[s->c[i].u.kind]++;
         }
     cJSON *r = cJSON_CreateObject();
@@ -365,7 +394,7 @@ static int select_task(selector *s, int T, cJSON *report) {
                 int i = s->item_units[it->first + j];
                 const sn_unit *u = &s->c[i].u;
                 int key = u->layer * 8 + (int)u->kind, cap = (int)(o->layer_budget * s->layer_units[u->kind]);
-                if (taken[i] || s->c[i].owner >= 0 || per_layer[key] >= (cap > 0 ? cap : 1)) continue;
+                if (taken[i] || per_layer[key] >= (cap > 0 ? cap : 1)) continue;
                 int dup = 0;
                 for (int q2 = 0; q2 < k; q2++) dup |= chunk[q2] == i;
                 if (!dup) chunk[k++] = i;
@@ -440,12 +469,14 @@ static int cmp_float_idx(const void *a, const void *b) {
 static int select_task_gates(selector *s, int T, cJSON *report) {
     const sn_select_opts *o = s->o;
     int U = s->U, nT = s->n_tasks, rc = -1, selected = 0, n_order = 0, dead = 0;
-    uint8_t *taken = calloc((size_t)U, 1), *fixed = calloc((size_t)U, 1);
+    /* banned: proposed by the gates and refused by the verifier; later
+     * rounds must find other units instead of proposing them again */
+    uint8_t *taken = calloc((size_t)U, 1), *fixed = calloc((size_t)U, 1), *banned = calloc((size_t)U, 1);
     int *cidx = malloc((size_t)U * sizeof *cidx), *order = malloc((size_t)U * sizeof *order);
     sn_unit *cu = malloc((size_t)U * sizeof *cu);
     scored *q = malloc((size_t)U * sizeof *q);
     cJSON *curve = cJSON_CreateArray(), *rounds = cJSON_CreateArray();
-    if (!taken || !fixed || !cidx || !order || !cu || !q) {
+    if (!taken || !fixed || !banned || !cidx || !order || !cu || !q) {
         sn_fail(s->err, SN_ENOMEM, "out of memory");
         goto done;
     }
@@ -456,10 +487,11 @@ static int select_task_gates(selector *s, int T, cJSON *report) {
         if (t != T) keep |= 1ull << t;
     int max_units = (int)ceil(o->budget * U);
     for (int round = 0; round < o->gate_rounds && !dead && selected < max_units; round++) {
-        /* candidates: units nobody owns; what T took so far stays masked */
+        /* candidates: every unit not refused (other tasks' units too); what
+         * T took so far stays masked */
         int n = 0;
         for (int i = 0; i < U; i++)
-            if (s->c[i].owner < 0) {
+            if (!banned[i]) {
                 cidx[n] = i;
                 cu[n] = s->c[i].u;
                 fixed[n] = taken[i];
@@ -473,9 +505,11 @@ static int select_task_gates(selector *s, int T, cJSON *report) {
         /* a task that survived a round needs a harder push */
         go.deny *= pow(3.0, round);
         sn_gate_stats st;
+        double t0 = sn_now();
         if (sn_gates_learn(s->gates, 1ull << T, keep, cu, fixed, n, &go, s->logits, &st,
                            s->progress, s->err))
             goto done;
+        double t1 = sn_now();
         int nq = 0;
         for (int k = 0; k < n; k++)
             if (!fixed[k] && s->logits[k] < 0) q[nq++] = (scored){cidx[k], s->logits[k]};
@@ -490,8 +524,12 @@ static int select_task_gates(selector *s, int T, cJSON *report) {
         int kept = nq ? try_add(s, T, idx, nq, taken, 0, 7) : 0;
         free(idx);
         if (kept < 0) goto done;
-        for (int k = 0; k < nq; k++)
-            if (taken[q[k].i]) order[n_order++] = q[k].i;
+        for (int k = 0; k < nq; k++) {
+            if (taken[q[k].i])
+                order[n_order++] = q[k].i;
+            else
+                banned[q[k].i] = 1;
+        }
         selected += kept;
         if (measure(s, 0)) goto done;
         dead = task_dead(s, T);
@@ -499,6 +537,8 @@ static int select_task_gates(selector *s, int T, cJSON *report) {
         cJSON_AddNumberToObject(r, "gates_masked", nq);
         cJSON_AddNumberToObject(r, "kept", kept);
         cJSON_AddNumberToObject(r, "val_accuracy", (double)s->cur[T].correct / (double)s->cur[T].n);
+        cJSON_AddNumberToObject(r, "gate_seconds", t1 - t0);
+        cJSON_AddNumberToObject(r, "verify_seconds", sn_now() - t1);
         cJSON_AddItemToArray(rounds, r);
         curve_point(s, T, selected, curve);
         if (!kept) break;
@@ -515,6 +555,7 @@ done:
     if (s->masked && U > 0) memset(s->masked, 0, (size_t)U);
     free(taken);
     free(fixed);
+    free(banned);
     free(cidx);
     free(order);
     free(cu);
@@ -523,6 +564,73 @@ done:
 }
 
 /* ---- the plan ------------------------------------------------------------------ */
+
+/* AND of the tasks' attributes (and --require): a unit that denies each of
+ * them opens only for a licence that has them all. */
+static char *policy_all(const sn_select_opts *o, const char *const *tasks, int n) {
+    size_t cap = 64 + (o->require ? strlen(o->require) : 0);
+    for (int i = 0; i < n; i++) cap += strlen(o->attr_prefix) + strlen(tasks[i]) + 8;
+    char *p = malloc(cap);
+    if (!p) return NULL;
+    size_t at = 0;
+    for (int i = 0; i < n; i++) at += (size_t)snprintf(p + at, cap - at, "%s%s%s", i ? " and " : "", o->attr_prefix, tasks[i]);
+    if (o->require) snprintf(p + at, cap - at, " and %s", o->require);
+    return p;
+}
+
+/* A group per set of tasks that claim the same units: one task's own
+ * units first (in protect order), then the shared ones, fewer tasks first.
+ * A unit that denies every task of S must be closed whenever any of them
+ * is not licensed: policy AND(S), group name the tasks joined by '+'. */
+int sn_plan_add_claims(sn_plan *plan, const sn_select_opts *o, const char *const *protect, const int *prot_idx,
+                       int n_protect, const sn_unit *units, const uint64_t *owners, int U, sn_err *err) {
+    uint64_t *sets = malloc((size_t)(U ? U : 1) * sizeof *sets);
+    sn_unit *in = malloc((size_t)(U ? U : 1) * sizeof *in);
+    int n_sets = 0, rc = -1;
+    if (!sets || !in) {
+        sn_fail(err, SN_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (n_protect > 64) {
+        sn_fail(err, SN_EINVAL, "at most 64 protected tasks");
+        goto done;
+    }
+    for (int i = 0; i < U; i++) {
+        int seen = !owners[i];
+        for (int k = 0; k < n_sets && !seen; k++) seen = sets[k] == owners[i];
+        if (!seen) sets[n_sets++] = owners[i];
+    }
+    for (int pop = 1; pop <= n_protect; pop++)
+        for (int p0 = 0; p0 < n_protect; p0++)
+            for (int k = 0; k < n_sets; k++) {
+                /* each set once: at the first of its tasks in protect order */
+                int first = -1, cnt = 0;
+                const char *names_in[64];
+                for (int p = 0; p < n_protect; p++)
+                    if (sets[k] >> prot_idx[p] & 1) {
+                        if (first < 0) first = p;
+                        names_in[cnt++] = protect[p];
+                    }
+                if (cnt != pop || first != p0) continue;
+                int n = 0;
+                for (int i = 0; i < U; i++)
+                    if (owners[i] == sets[k]) in[n++] = units[i];
+                char name[512] = "";
+                size_t at = 0;
+                for (int q = 0; q < cnt && at < sizeof name; q++)
+                    at += (size_t)snprintf(name + at, sizeof name - at, "%s%s", q ? "+" : "", names_in[q]);
+                char *pol = policy_all(o, names_in, cnt);
+                int r = pol ? sn_plan_add_group(plan, name, pol, names_in, cnt, in, n, err)
+                            : sn_fail(err, SN_ENOMEM, "out of memory");
+                free(pol);
+                if (r) goto done;
+            }
+    rc = 0;
+done:
+    free(sets);
+    free(in);
+    return rc;
+}
 
 static char *policy_for(const sn_select_opts *o, const char *const *tasks, int n) {
     size_t cap = 64 + (o->require ? strlen(o->require) : 0);
@@ -559,6 +667,10 @@ int sn_plan_select(sn_plan **out, sn_nn *nn, const sn_tokenizer *tok, const char
     }
     if (n_protect < 1) {
         sn_fail(err, SN_EINVAL, "no task to protect");
+        goto done;
+    }
+    if (n_tasks > 64) {
+        sn_fail(err, SN_EINVAL, "%d tasks: at most 64 can be chosen with", n_tasks);
         goto done;
     }
     for (int p = 0; p < n_protect; p++) {
@@ -603,7 +715,7 @@ int sn_plan_select(sn_plan **out, sn_nn *nn, const sn_tokenizer *tok, const char
     for (int k = 0; k < 3; k++)
         if (o.kinds & (1u << kinds[k]))
             for (int l = 0; l < m->arch.n_layers; l++)
-                for (int j = 0; j < s.layer_units[kinds[k]]; j++) s.c[i++] = (cand){{kinds[k], l, j}, -1};
+                for (int j = 0; j < s.layer_units[kinds[k]]; j++) s.c[i++] = (cand){{kinds[k], l, j}, 0};
     /* Items: every unit alone, and per layer and KV head its query/key
      * pairs together and its value channels together. */
     int hd = m->arch.head_dim, kvh = m->arch.n_kv_heads;
@@ -721,15 +833,12 @@ int sn_plan_select(sn_plan **out, sn_nn *nn, const sn_tokenizer *tok, const char
         sn_fail(err, SN_ENOMEM, "out of memory");
         goto done;
     }
-    for (int p = 0; p < n_protect; p++) {
-        int n = 0;
-        for (i = 0; i < s.U; i++)
-            if (s.c[i].owner == prot_idx[p]) units[n++] = s.c[i].u;
-        if (!n) continue;
-        char *pol = policy_for(&o, &protect[p], 1);
-        int r = pol ? sn_plan_add_group(plan, protect[p], pol, &protect[p], 1, units, n, err)
-                    : sn_fail(err, SN_ENOMEM, "out of memory");
-        free(pol);
+    {
+        uint64_t *owners = malloc((size_t)s.U * sizeof *owners);
+        int r = owners ? 0 : sn_fail(err, SN_ENOMEM, "out of memory");
+        for (i = 0; owners && i < s.U; i++) units[i] = s.c[i].u, owners[i] = s.c[i].owners;
+        if (!r) r = sn_plan_add_claims(plan, &o, protect, prot_idx, n_protect, units, owners, s.U, err);
+        free(owners);
         if (r) {
             free(units);
             goto done;
@@ -759,11 +868,15 @@ int sn_plan_select(sn_plan **out, sn_nn *nn, const sn_tokenizer *tok, const char
             uint8_t *fixed = malloc((size_t)s.U);
             int r = -1;
             if (cu && fixed) {
-                for (i = 0; i < s.U; i++) cu[i] = s.c[i].u, fixed[i] = s.c[i].owner >= 0;
+                for (i = 0; i < s.U; i++) cu[i] = s.c[i].u, fixed[i] = s.c[i].owners != 0;
                 sn_gate_opts go;
                 sn_gate_opts_init(&go);
                 go.steps = o.gate_steps;
                 go.keep = o.gate_keep;
+                /* the tasks' own groups already leave little alive, and the
+                 * sequence unlikelihood's push fades with what is left:
+                 * push harder (the loop below adds only what is needed) */
+                go.deny = 27;
                 r = sn_gates_learn(s.gates, deny, keep, cu, fixed, s.U, &go, s.logits, NULL, progress, err);
             } else {
                 sn_fail(err, SN_ENOMEM, "out of memory");
@@ -781,7 +894,7 @@ int sn_plan_select(sn_plan **out, sn_nn *nn, const sn_tokenizer *tok, const char
             qsort(sc, (size_t)n, sizeof *sc, cmp_scored);
         }
         for (i = 0; !o.gates && i < s.U; i++) {
-            if (s.c[i].owner >= 0) continue;
+            if (s.c[i].owners) continue;
             double least = INFINITY;
             for (int p = 0; p < n_protect; p++) {
                 double d = s.ffn_norm && s.c[i].u.kind == SN_UNIT_FFN ? s.ffn_norm[(size_t)prot_idx[p] * s.U + i]
@@ -812,7 +925,7 @@ int sn_plan_select(sn_plan **out, sn_nn *nn, const sn_tokenizer *tok, const char
         sn_nn_mask_clear(nn);
         memset(s.masked, 0, (size_t)s.U);
         for (i = 0; i < s.U; i++)
-            if (s.c[i].owner >= 0 && set_mask(&s, i, 1)) {
+            if (s.c[i].owners && set_mask(&s, i, 1)) {
                 free(sc);
                 free(units);
                 goto done;

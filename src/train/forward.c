@@ -19,6 +19,7 @@
  * dx accumulating each branch's contribution. Weight gradients of frozen
  * tensors are not computed (their input gradients still are).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,6 +102,32 @@ oom:
 
 static int trainable(const sn_trainer *t, int i) { return t->t[i].trainable != 0; }
 
+/* Sequence unlikelihood, from the cross-entropy rows (loss_rows = -log p_i,
+ * logits = softmax - onehot, unscaled): per example e with S = sum of its
+ * rows, P = exp(-S), loss_e = -log(1 - P) and
+ *   d loss_e / d z_i = -(P / (1 - P)) (softmax_i - onehot_i) = -(softmax_i - onehot_i) / expm1(S),
+ * whose size is at most (1 - p_i) / (1 - P) <= 1: bounded however sure the
+ * model is, largest on the example's most doubtful token. Returns the mean
+ * over examples and leaves its gradient in t->logits. */
+static double seq_unlikely(sn_trainer *t, int M, int V) {
+    const tr_batch *b = &t->batch;
+    int n_ex = 0, r = 0;
+    for (int s = 0; s < b->n_segs; s++) n_ex += b->segs[s].len > 0;
+    double total = 0;
+    for (int s = 0; s < b->n_segs && r < M; s++) {
+        int end = b->segs[s].start + b->segs[s].len, r0 = r;
+        double S = 0;
+        while (r < M && b->out_idx[r] < end) S += t->loss_rows[r++];
+        if (r == r0) continue;
+        if (S < 1e-6) S = 1e-6; /* float rounding made P = 1: keep the push finite */
+        total += -log(-expm1(-S));
+        float w = (float)(-1.0 / expm1(S) / n_ex);
+        for (int i = r0; i < r; i++)
+            for (int j = 0; j < V; j++) t->logits[(size_t)i * V + j] *= w;
+    }
+    return total / n_ex;
+}
+
 int sn_tr_forward(sn_trainer *t, int backward, double *loss, sn_err *err) {
     const sn_arch *ar = &t->arch;
     tr_batch *b = &t->batch;
@@ -139,13 +166,20 @@ int sn_tr_forward(sn_trainer *t, int backward, double *loss, sn_err *err) {
     sn_mm_nt(p, M, V, D, t->xo, TR_W(t, t->i_out), t->logits, 0);
     if (M == 0 || b->out_tgt[0] < 0) return 0; /* generation: logits only */
 
-    if (t->unlikely)
-        sn_unlikely_fwd_bwd(p, M, V, t->logits, b->out_tgt, 1.0f / (float)M, t->loss_rows);
-    else
-        sn_xent_fwd_bwd(p, M, V, t->logits, b->out_tgt, 1.0f / (float)M, t->loss_rows);
-    double sum = 0;
-    for (int i = 0; i < M; i++) sum += t->loss_rows[i];
-    if (loss) *loss = sum / M;
+    double mean;
+    if (t->loss_kind == SN_LOSS_SEQ_UNLIKELY) {
+        sn_xent_fwd_bwd(p, M, V, t->logits, b->out_tgt, 1.0f, t->loss_rows);
+        mean = seq_unlikely(t, M, V);
+    } else {
+        if (t->loss_kind == SN_LOSS_UNLIKELY)
+            sn_unlikely_fwd_bwd(p, M, V, t->logits, b->out_tgt, 1.0f / (float)M, t->loss_rows);
+        else
+            sn_xent_fwd_bwd(p, M, V, t->logits, b->out_tgt, 1.0f / (float)M, t->loss_rows);
+        double sum = 0;
+        for (int i = 0; i < M; i++) sum += t->loss_rows[i];
+        mean = sum / M;
+    }
+    if (loss) *loss = mean;
     if (!backward) return 0;
 
     /* ---- backward ---- (t->logits now holds d loss / d logits) */

@@ -100,7 +100,7 @@ struct sn_trainer {
     size_t n_params;
     float *w, *g, *m, *v;     /* parameters, gradients, Adam moments */
     int step;
-    int unlikely;             /* loss -log(1 - p) instead of -log p (unitgrad.c) */
+    int loss_kind;            /* SN_LOSS_*: what sn_tr_forward minimises (unitgrad.c) */
 
     int n_tasks;
     tr_task tasks[SN_TRAIN_MAX_TASKS];

@@ -14,13 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "secneuron/io.h"
 #include "train_internal.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* The keys of the config that describe the architecture, in arch_line order. */
 static const char *const arch_keys[SN_TRAIN_ARCH_KEYS] = {"n_layers", "dim",      "n_heads",
@@ -230,9 +225,9 @@ static void adam_worker(void *arg, int tid, int nt) {
 }
 
 int sn_trainer_step(sn_trainer *t, sn_train_stats *st, sn_err *err) {
-    double t0 = now_s();
+    double t0 = sn_now();
     if (sn_tr_batch_sample(t, err) || sn_tr_step_batch(t, st, err)) return -1;
-    if (st) st->seconds = now_s() - t0;
+    if (st) st->seconds = sn_now() - t0;
     return 0;
 }
 

@@ -92,8 +92,10 @@ static double slice_dot(const sn_trainer *t, const slice *s, const float *w0) {
 }
 
 int sn_trainer_unit_grad(sn_trainer *t, const sn_train_ref *ex, int n_ex, const sn_train_unit *units, int n_units,
-                         const float *scale, int unlikely, double *loss, double *grad, sn_err *err) {
+                         const float *scale, int loss_kind, double *loss, double *grad, sn_err *err) {
     if (n_ex <= 0) return sn_fail(err, SN_EINVAL, "no examples");
+    if (loss_kind < SN_LOSS_XENT || loss_kind > SN_LOSS_SEQ_UNLIKELY)
+        return sn_fail(err, SN_EINVAL, "loss kind %d is not known", loss_kind);
     int n_tok = 0, n_out = 0;
     for (int i = 0; i < n_ex; i++) {
         if (ex[i].task < 0 || ex[i].task >= t->n_tasks || ex[i].example < 0 ||
@@ -141,9 +143,9 @@ int sn_trainer_unit_grad(sn_trainer *t, const sn_train_ref *ex, int n_ex, const 
         sn_tr_batch_push(b, e->ids, e->n, e->n_prompt, 1);
     }
     memset(t->g, 0, t->n_params * sizeof(float));
-    t->unlikely = unlikely;
+    t->loss_kind = loss_kind;
     int frc = sn_tr_forward(t, 1, loss, err);
-    t->unlikely = 0;
+    t->loss_kind = SN_LOSS_XENT;
     if (frc) goto restore;
     for (int u = 0; u < n_units; u++) grad[u] = slice_dot(t, &sl[u], w0 + at[sl[u].ti]);
     rc = 0;

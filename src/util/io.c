@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int sn_file_map(sn_file *f, const char *path, sn_err *err) {
@@ -247,6 +248,12 @@ void sn_mem_release(const void *p, uint64_t n) {
     a = (a + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1); /* whole pages inside [p, p+n) only */
     b &= ~((uintptr_t)pg - 1);
     if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+double sn_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 uint64_t sn_peak_rss(void) {
