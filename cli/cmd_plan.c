@@ -31,6 +31,8 @@ static void usage(FILE *fp) {
             "  -m, --model MODEL      the plaintext model\n"
             "  --task NAME=FILE       examples to choose with (use the training split); repeatable\n"
             "  --test NAME=FILE       examples for --simulate (default: the --task file)\n"
+            "  --val NAME=FILE        held-out validation examples to verify with (default: the\n"
+            "                         --task file's; unseen examples show damage seen ones hide)\n"
             "  --protect TASKS        comma-separated task names, or 'all'\n"
             "  --profile PROFILE      a profile (`secneuron profile`): checked against the model;\n"
             "                         alone, it gives the one-shot plan\n"
@@ -86,7 +88,7 @@ static void print_simulation(const char *json) {
 static int run(int argc, char **argv) {
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'},      {"task", required_argument, 0, 'T'},
-        {"test", required_argument, 0, 'E'},       {"protect", required_argument, 0, 'p'},
+        {"test", required_argument, 0, 'E'},       {"val", required_argument, 0, 'V'},       {"protect", required_argument, 0, 'p'},
         {"profile", required_argument, 0, 'P'},    {"budget", required_argument, 0, 'b'},
         {"layer-budget", required_argument, 0, 'L'}, {"tolerance", required_argument, 0, 'O'},
         {"base", no_argument, 0, 'B'},             {"require", required_argument, 0, 'r'},
@@ -99,8 +101,8 @@ static int run(int argc, char **argv) {
         {"gate-keep", required_argument, 0, 'k'},  {"gate-rounds", required_argument, 0, 'R'},
         {0, 0, 0, 0}};
     const char *model = NULL, *out = NULL, *protect_arg = NULL, *profile_path = NULL, *tokpath = NULL, *from = NULL;
-    const char *task_specs[MAX_TASKS], *test_specs[MAX_TASKS];
-    int n_task = 0, n_test = 0, simulate = 0, sim_examples = 200, threads = 2, json = 0, c;
+    const char *task_specs[MAX_TASKS], *test_specs[MAX_TASKS], *val_specs[MAX_TASKS];
+    int n_task = 0, n_test = 0, n_val = 0, simulate = 0, sim_examples = 200, threads = 2, json = 0, c;
     sn_select_opts so;
     sn_select_opts_init(&so);
     optind = 1;
@@ -114,6 +116,10 @@ static int run(int argc, char **argv) {
         case 'E':
             if (n_test == MAX_TASKS) return cli_usage_error("plan", "too many tasks");
             test_specs[n_test++] = optarg;
+            break;
+        case 'V':
+            if (n_val == MAX_TASKS) return cli_usage_error("plan", "too many tasks");
+            val_specs[n_val++] = optarg;
             break;
         case 'p': protect_arg = optarg; break;
         case 'P': profile_path = optarg; break;
@@ -156,7 +162,7 @@ static int run(int argc, char **argv) {
     int rc = SN_EXIT_FAIL;
     char names[MAX_TASKS][128];
     const char *name_ptr[MAX_TASKS], *protect[MAX_TASKS];
-    sn_task *tasks[MAX_TASKS] = {0}, *tests[MAX_TASKS] = {0};
+    sn_task *tasks[MAX_TASKS] = {0}, *tests[MAX_TASKS] = {0}, *vals[MAX_TASKS] = {0};
     int n_protect = 0;
     char *protect_copy = strdup(protect_arg);
     sn_model *m = NULL;
@@ -191,6 +197,23 @@ static int run(int argc, char **argv) {
         }
         if (sn_task_load(&tests[k], file, &err)) goto fail;
     }
+    for (int i = 0; i < n_val; i++) {
+        char nm[128];
+        const char *file;
+        int k = -1;
+        if (split_spec(val_specs[i], nm, sizeof nm, &file)) {
+            rc = cli_usage_error("plan", "'%s' is not NAME=FILE", val_specs[i]);
+            goto done;
+        }
+        for (int t = 0; t < n_task; t++)
+            if (!strcmp(names[t], nm)) k = t;
+        if (k < 0) {
+            rc = cli_usage_error("plan", "--val %s has no matching --task", nm);
+            goto done;
+        }
+        if (sn_task_load(&vals[k], file, &err)) goto fail;
+    }
+    if (n_val) so.val_tasks = (const sn_task *const *)vals;
     /* --protect a,b,c or all */
     if (!strcmp(protect_arg, "all")) {
         for (int i = 0; i < n_task; i++) protect[n_protect++] = names[i];
@@ -274,6 +297,7 @@ done:
     for (int i = 0; i < n_task; i++) {
         sn_task_free(tasks[i]);
         sn_task_free(tests[i]);
+        sn_task_free(vals[i]);
     }
     free(protect_copy);
     return rc;

@@ -161,9 +161,14 @@ int main(void) {
         {"--gate-steps 0", "gate steps"},
         {"--gate-rounds -1", "rounds > 0"},
         {"--gate-keep -2", "gate keep >= 0"},
+        {"--val other=x.jsonl", "--val other has no matching --task"},
+        {"--val story", "is not NAME=FILE"},
     };
+    const char *story_task = sn_test_tmp("story.jsonl");
+    static const char story_jsonl[] = "{\"prompt\":\"Once upon a\",\"completion\":\" time\"}\n";
+    CHECK_EQ_INT(sn_test_write(story_task, story_jsonl, sizeof story_jsonl - 1), 0);
     for (size_t i = 0; i < sizeof bad_opts / sizeof bad_opts[0]; i++) {
-        int rc = sn_test_cli(&out, "plan -m '%s' --task story='%s' --protect story %s -o '%s'", model, plan,
+        int rc = sn_test_cli(&out, "plan -m '%s' --task story='%s' --protect story %s -o '%s'", model, story_task,
                              bad_opts[i][0], bad_plan);
         CHECK_MSG(rc == 2, "plan %s: exit %d", bad_opts[i][0], rc);
         CHECK_STR_CONTAINS(out, bad_opts[i][1]);

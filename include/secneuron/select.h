@@ -43,6 +43,11 @@ typedef struct sn_select_opts {
     double gate_keep;     /* weight of the other tasks' loss against the denial (60)      */
     int gate_rounds;      /* learn-verify rounds per task while it is not dead (6)        */
     int threads;          /* training-engine threads for the gates (2)                     */
+    /* Validation examples per task (NULL, or a NULL entry: taken from the
+     * task's own examples). Examples the model was trained on hold up
+     * better under masking than unseen ones, so held-out examples make the
+     * verifier's "the other tasks keep every example" a truer promise. */
+    const struct sn_task *const *val_tasks;
 } sn_select_opts;
 
 void sn_select_opts_init(sn_select_opts *o);

@@ -688,8 +688,10 @@ int sn_plan_select(sn_plan **out, sn_nn *nn, const sn_tokenizer *tok, const char
     if (sn_evalset_new(&es, tok, sn_nn_n_ctx(nn), err)) goto done;
     /* Small tasks (a memorised directory, say) are validated on every
      * example: each record is its own capability. */
-    for (int t = 0; t < n_tasks; t++)
-        if (sn_evalset_add(es, names[t], tasks[t], tasks[t]->n <= o.val_all_below ? 0 : o.val_examples, err)) goto done;
+    for (int t = 0; t < n_tasks; t++) {
+        const sn_task *v = o.val_tasks && o.val_tasks[t] ? o.val_tasks[t] : tasks[t];
+        if (sn_evalset_add(es, names[t], v, v->n <= o.val_all_below ? 0 : o.val_examples, err)) goto done;
+    }
 
     /* Candidates. */
     s.nn = nn;
