@@ -7,9 +7,11 @@
  *   vocab   write the character-level tokenizer (a GGUF of tokenizer keys)
  *   check   parse task files and report their size, or the first error
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "secneuron/task.h"
@@ -128,6 +130,12 @@ static int cmd_gen(int argc, char **argv) {
     }
     sn_err err = {0};
     int first = 1, rc = SN_EXIT_OK;
+    /* the folder itself, as a user would expect (not its parents) */
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        sn_fail(&err, SN_EIO, "%s: cannot create the folder: %s", dir, strerror(errno));
+        free(names);
+        return json ? cli_fail_json("tasks gen", &err) : cli_fail("tasks gen", &err);
+    }
     if (json) printf("{\"seed\":%llu,\"files\":[", seed);
     for (int i = 0; i < n_names && rc == SN_EXIT_OK; i++) {
         sn_task *tr = NULL, *te = NULL, *ho = NULL;

@@ -306,6 +306,16 @@ static void test_cli(void) {
     rc = sn_test_cli(&out, "tasks gen nope");
     CHECK_EQ_INT(rc, 2);
     free(out);
+    /* -o makes its folder (not its parents: a typo should not build a tree) */
+    rc = sn_test_cli(&out, "tasks gen -o '%s/made' --train 5 --test 5 add", dir);
+    CHECK_EQ_INT(rc, 0);
+    free(out);
+    snprintf(path, sizeof path, "%s/made/add-train.jsonl", dir);
+    CHECK(sn_test_file_exists(path));
+    rc = sn_test_cli(&out, "tasks gen -o '%s/no/such' --train 5 --test 5 add", dir);
+    CHECK_EQ_INT(rc, 1);
+    CHECK_STR_CONTAINS(out, "cannot create the folder");
+    free(out);
     rc = sn_test_cli(&out, "tasks list --json");
     CHECK_EQ_INT(rc, 0);
     CHECK_STR_CONTAINS(out, "\"name\":\"pii\"");
