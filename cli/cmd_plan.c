@@ -65,6 +65,24 @@ static int split_spec(const char *spec, char *name, size_t cap, const char **fil
     return 0;
 }
 
+/* --test / --val NAME=FILE ...: each FILE loaded into dst[k], k the --task
+ * called NAME. 0, SN_EXIT_USAGE (printed) or -1 (a load error in err). */
+static int load_matching(const char *opt, const char *const *specs, int n, char (*names)[128], int n_task,
+                         sn_task **dst, sn_err *err) {
+    for (int i = 0; i < n; i++) {
+        char nm[128];
+        const char *file;
+        int k = -1;
+        if (split_spec(specs[i], nm, sizeof nm, &file)) return cli_usage_error("plan", "'%s' is not NAME=FILE", specs[i]);
+        for (int t = 0; t < n_task; t++)
+            if (!strcmp(names[t], nm)) k = t;
+        if (k < 0) return cli_usage_error("plan", "%s %s has no matching --task", opt, nm);
+        if (sn_task_load(&dst[k], file, err)) return -1;
+    }
+    return 0;
+}
+
+
 /* Print the role x task table from the simulation JSON. */
 static void print_simulation(const char *json) {
     cJSON *roles = cJSON_Parse(json);
@@ -181,38 +199,13 @@ static int run(int argc, char **argv) {
         name_ptr[i] = names[i];
         if (sn_task_load(&tasks[i], file, &err)) goto fail;
     }
-    for (int i = 0; i < n_test; i++) {
-        char nm[128];
-        const char *file;
-        int k = -1;
-        if (split_spec(test_specs[i], nm, sizeof nm, &file)) {
-            rc = cli_usage_error("plan", "'%s' is not NAME=FILE", test_specs[i]);
-            goto done;
-        }
-        for (int t = 0; t < n_task; t++)
-            if (!strcmp(names[t], nm)) k = t;
-        if (k < 0) {
-            rc = cli_usage_error("plan", "--test %s has no matching --task", nm);
-            goto done;
-        }
-        if (sn_task_load(&tests[k], file, &err)) goto fail;
+    int lr = load_matching("--test", test_specs, n_test, names, n_task, tests, &err);
+    if (!lr) lr = load_matching("--val", val_specs, n_val, names, n_task, vals, &err);
+    if (lr == SN_EXIT_USAGE) {
+        rc = lr;
+        goto done;
     }
-    for (int i = 0; i < n_val; i++) {
-        char nm[128];
-        const char *file;
-        int k = -1;
-        if (split_spec(val_specs[i], nm, sizeof nm, &file)) {
-            rc = cli_usage_error("plan", "'%s' is not NAME=FILE", val_specs[i]);
-            goto done;
-        }
-        for (int t = 0; t < n_task; t++)
-            if (!strcmp(names[t], nm)) k = t;
-        if (k < 0) {
-            rc = cli_usage_error("plan", "--val %s has no matching --task", nm);
-            goto done;
-        }
-        if (sn_task_load(&vals[k], file, &err)) goto fail;
-    }
+    if (lr) goto fail;
     if (n_val) so.val_tasks = (const sn_task *const *)vals;
     /* --protect a,b,c or all */
     if (!strcmp(protect_arg, "all")) {
