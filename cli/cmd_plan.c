@@ -42,7 +42,8 @@ static void usage(FILE *fp) {
             "  --base                 add a base group (units every task needs) any licence opens\n"
             "  --require ATTR         AND every policy with ATTR, e.g. tier:pro\n"
             "  --prefix P             task attribute prefix (default task:)\n"
-            "  --val-examples N       validation examples per task (default 128)\n"
+            "  --val-examples N       validation examples per task that the others must keep (default 128)\n"
+            "  --deny-examples N      validation examples on which a denied task must fail (default 512)\n"
             "  --select gates|measure how units are found (default gates)\n"
             "  --gate-steps N         gate optimisation steps per round (default 160)\n"
             "  --gate-keep W          weight of keeping the other tasks (default 60)\n"
@@ -111,6 +112,7 @@ static int run(int argc, char **argv) {
         {"layer-budget", required_argument, 0, 'L'}, {"tolerance", required_argument, 0, 'O'},
         {"base", no_argument, 0, 'B'},             {"require", required_argument, 0, 'r'},
         {"prefix", required_argument, 0, 'X'},     {"val-examples", required_argument, 0, 'v'},
+        {"deny-examples", required_argument, 0, 'D'},
         {"simulate", no_argument, 0, 'S'},         {"sim-examples", required_argument, 0, 's'},
         {"tokenizer", required_argument, 0, 'z'},  {"threads", required_argument, 0, 't'},
         {"output", required_argument, 0, 'o'},     {"json", no_argument, 0, 'j'},
@@ -148,6 +150,7 @@ static int run(int argc, char **argv) {
         case 'r': so.require = optarg; break;
         case 'X': so.attr_prefix = optarg; break;
         case 'v': so.val_examples = atoi(optarg); break;
+        case 'D': so.deny_examples = atoi(optarg); break;
         case 'S': simulate = 1; break;
         case 's': sim_examples = atoi(optarg); break;
         case 'z': tokpath = optarg; break;
@@ -171,7 +174,7 @@ static int run(int argc, char **argv) {
     if (!model && !profile_path) return cli_usage_error("plan", "needs -m MODEL with --task files, or --profile");
     if (model && !n_task) return cli_usage_error("plan", "with -m, give the tasks' examples with --task NAME=FILE");
     if (!(so.budget > 0 && so.budget <= 1) || !(so.layer_budget > 0 && so.layer_budget <= 1) || so.tolerance < 0 ||
-        threads <= 0 || so.val_examples <= 0 || so.gate_steps <= 0 || !(so.gate_keep >= 0) || so.gate_rounds <= 0)
+        threads <= 0 || so.val_examples <= 0 || so.deny_examples <= 0 || so.gate_steps <= 0 || !(so.gate_keep >= 0) || so.gate_rounds <= 0)
         return cli_usage_error("plan", "budgets must be in (0, 1], tolerance >= 0, threads, examples, gate steps and "
                                        "rounds > 0, gate keep >= 0");
     so.threads = threads;

@@ -2,8 +2,8 @@
  * cmd_tasks.c: `secneuron tasks list|gen|vocab|check`: the task suite.
  *
  *   list    the generators and the skill each exercises
- *   gen     write NAME-train.jsonl and NAME-test.jsonl (pii also
- *           pii-heldout.jsonl: people the model never saw)
+ *   gen     write NAME-train.jsonl, NAME-test.jsonl and NAME-val.jsonl (pii:
+ *           pii-heldout.jsonl, people the model never saw, instead of val)
  *   vocab   write the character-level tokenizer (a GGUF of tokenizer keys)
  *   check   parse task files and report their size, or the first error
  */
@@ -24,14 +24,16 @@ static void usage(FILE *fp) {
             "       secneuron tasks vocab -o FILE.gguf [--chars TEXT]\n"
             "       secneuron tasks check [--json] FILE.jsonl...\n\n"
             "The task suite of the demo model. A task is a JSONL file of {\"prompt\",\"completion\"}.\n\n"
-            "  gen     writes DIR/NAME-train.jsonl and DIR/NAME-test.jsonl for each NAME (default:\n"
-            "          all); the pii task's test split is its training directory itself, and it\n"
-            "          also writes pii-heldout.jsonl (people never seen, for membership inference).\n"
+            "  gen     writes DIR/NAME-train.jsonl, DIR/NAME-test.jsonl and DIR/NAME-val.jsonl (a\n"
+            "          validation split in neither, for `plan --val`) for each NAME (default: all);\n"
+            "          the pii task's test split is its training directory itself, and instead of\n"
+            "          val it writes pii-heldout.jsonl (people never seen, for membership inference).\n"
             "          Deterministic: the same seed gives the same files.\n"
             "          -o DIR      output folder (default .)\n"
             "          --seed S    generator seed (default 1)\n"
             "          --train N   training examples per task (default: the task's own)\n"
-            "          --test N    test (pii: held-out) examples per task (default: the task's own)\n"
+            "          --test N    test and validation (pii: held-out) examples per task (default: the\n"
+            "                      task's own)\n"
             "  vocab   a character-level SentencePiece vocabulary for llama.cpp: <unk> <s> </s>,\n"
             "          byte tokens, U+2581 and one token per character of TEXT (default: printable ASCII)\n"
             "  check   parse each file; errors name the line\n");
@@ -142,7 +144,8 @@ static int cmd_gen(int argc, char **argv) {
         if (sn_task_generate(names[i], seed, n_train, n_test, &tr, &te, &ho, &err) ||
             write_split(dir, names[i], "train", tr, json, &first, &err) ||
             write_split(dir, names[i], "test", te, json, &first, &err) ||
-            (ho && write_split(dir, names[i], "heldout", ho, json, &first, &err))) {
+            (ho && write_split(dir, names[i], sn_task_generator(names[i])->memorised ? "heldout" : "val", ho, json,
+                              &first, &err))) {
             if (json) printf("]}\n");
             rc = json ? cli_fail_json("tasks gen", &err) : cli_fail("tasks gen", &err);
             json = 0;

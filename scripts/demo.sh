@@ -37,8 +37,13 @@ echo "public parameters $out/authority/mpk, master secret key $out/authority/msk
 
 step "vendor: profile, plan (every task protected), encrypt"
 "$bin" profile -m "$model" "${train_args[@]}" --max-examples 256 -t "$threads" -o "$out/profile.gguf" >/dev/null
+# --test: the simulation's examples; --val: held-out examples (in neither
+# split) that the selection verifies on (pii has none: its records are the task)
 plan_test=()
-for t in "${tasks[@]}"; do plan_test+=(--test "$t=$mdir/tasks/$t-test.jsonl"); done
+for t in "${tasks[@]}"; do
+  plan_test+=(--test "$t=$mdir/tasks/$t-test.jsonl")
+  [[ -f "$mdir/tasks/$t-val.jsonl" ]] && plan_test+=(--val "$t=$mdir/tasks/$t-val.jsonl")
+done
 # plan's default selection: about 25 minutes on 2 cores, most of the demo.
 # SN_PLAN_ARGS="--gate-rounds 1 --val-examples 32" gives a plan in ~3 minutes
 # that denies less (docs/protection.md has both tables).

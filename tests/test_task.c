@@ -251,9 +251,21 @@ static void test_generators(void) {
                 CHECK_MSG(!shares_prompt(tr, ho), "%s: held-out people are in the directory", g[i].name);
             }
         } else {
-            CHECK(ho == NULL);
             CHECK_EQ_INT(te->n, 150);
             CHECK_MSG(!shares_prompt(tr, te), "%s: train and test share a prompt", g[i].name);
+            /* validation: in neither split, drawn like test, and asking for it changed nothing */
+            CHECK_MSG(ho && ho->n == 150, "%s: validation split", g[i].name);
+            if (ho) {
+                for (int k = 0; k < ho->n; k++) bad += !check_example(g[i].name, &ho->ex[k], cipher);
+                CHECK_MSG(bad == 0, "%s: wrong validation answers", g[i].name);
+                CHECK_MSG(!shares_prompt(tr, ho) && !shares_prompt(te, ho), "%s: validation shares a prompt",
+                          g[i].name);
+                for (int k = 0; k < ho->n; k++) {
+                    unsigned x, y;
+                    if (!strcmp(g[i].name, "add") && sscanf(ho->ex[k].prompt, "add %u+%u=", &x, &y) == 2)
+                        CHECK_MSG(x >= 10 && y >= 10, "add: validation has an easy sum: %s", ho->ex[k].prompt);
+                }
+            }
         }
         /* no duplicate prompt inside a split */
         sn_task *dup = tr;
@@ -291,10 +303,12 @@ static void test_cli(void) {
     char path[4200];
     snprintf(path, sizeof path, "%s/pii-heldout.jsonl", dir);
     CHECK(sn_test_file_exists(path));
-    rc = sn_test_cli(&out, "tasks check '%s/add-train.jsonl' '%s/add-test.jsonl'", dir, dir);
+    snprintf(path, sizeof path, "%s/pii-val.jsonl", dir);
+    CHECK_MSG(!sn_test_file_exists(path), "pii has held-out people, not a validation split");
+    rc = sn_test_cli(&out, "tasks check '%s/add-train.jsonl' '%s/add-test.jsonl' '%s/add-val.jsonl'", dir, dir, dir);
     CHECK_EQ_INT(rc, 0);
     CHECK_STR_CONTAINS(out, "50 examples");
-    CHECK_STR_CONTAINS(out, "20 examples");
+    CHECK_STR_CONTAINS(out, "add-val.jsonl: 20 examples");
     free(out);
     const char *bad = sn_test_tmp("bad.jsonl");
     const char *text = "{\"prompt\":\"a\",\"completion\":\"b\"}\n{\"prompt\":\"a\",\"completion\":\"b\"}\n{\"prompt\":1}\n";

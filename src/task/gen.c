@@ -367,6 +367,10 @@ int sn_task_generate(const char *name, uint64_t seed, int n_train, int n_test, s
         if (sn_task_new(&te, nm, err) || draw(d, &g, &seen, te, n_test, d->test_ok, err)) goto done;
         snprintf(nm, sizeof nm, "%s-train", name);
         if (sn_task_new(&tr, nm, err) || draw(d, &g, &seen, tr, n_train, NULL, err)) goto done;
+        /* Validation: drawn after train from the same stream (so train and
+         * test are the same whether or not it is asked for), like test. */
+        snprintf(nm, sizeof nm, "%s-val", name);
+        if (heldout && (sn_task_new(&ho, nm, err) || draw(d, &g, &seen, ho, n_test, d->test_ok, err))) goto done;
     }
     *train = tr;
     *test = te;
