@@ -39,6 +39,10 @@ static void usage(FILE *fp) {
             "  --budget F             most units one task may take, share of all (default 0.15)\n"
             "  --layer-budget F       most of a layer's units of one kind per task (default 0.6)\n"
             "  --tolerance F          validation accuracy other tasks may lose (default 0)\n"
+            "  --others-loss NATS     how much other tasks' validation loss may rise (default 0.02)\n"
+            "  --confirm-tolerance F  accuracy other tasks may lose on the whole validation set, checked\n"
+            "                         once per task at the end (default 0.004)\n"
+            "  --target F             validation accuracy a denied task must fall to (default 0.03)\n"
             "  --base                 add a base group (units every task needs) any licence opens\n"
             "  --require ATTR         AND every policy with ATTR, e.g. tier:pro\n"
             "  --prefix P             task attribute prefix (default task:)\n"
@@ -112,7 +116,9 @@ static int run(int argc, char **argv) {
         {"layer-budget", required_argument, 0, 'L'}, {"tolerance", required_argument, 0, 'O'},
         {"base", no_argument, 0, 'B'},             {"require", required_argument, 0, 'r'},
         {"prefix", required_argument, 0, 'X'},     {"val-examples", required_argument, 0, 'v'},
-        {"deny-examples", required_argument, 0, 'D'},
+        {"deny-examples", required_argument, 0, 'D'}, {"others-loss", required_argument, 0, 'l'},
+        {"confirm-tolerance", required_argument, 0, 'C'},
+        {"target", required_argument, 0, 'G'},
         {"simulate", no_argument, 0, 'S'},         {"sim-examples", required_argument, 0, 's'},
         {"tokenizer", required_argument, 0, 'z'},  {"threads", required_argument, 0, 't'},
         {"output", required_argument, 0, 'o'},     {"json", no_argument, 0, 'j'},
@@ -151,6 +157,9 @@ static int run(int argc, char **argv) {
         case 'X': so.attr_prefix = optarg; break;
         case 'v': so.val_examples = atoi(optarg); break;
         case 'D': so.deny_examples = atoi(optarg); break;
+        case 'l': so.others_loss = atof(optarg); break;
+        case 'C': so.confirm_tolerance = atof(optarg); break;
+        case 'G': so.target = atof(optarg); break;
         case 'S': simulate = 1; break;
         case 's': sim_examples = atoi(optarg); break;
         case 'z': tokpath = optarg; break;
@@ -173,9 +182,9 @@ static int run(int argc, char **argv) {
     if (!out || !protect_arg || optind != argc) return cli_usage_error("plan", "needs --protect TASKS and -o PLAN");
     if (!model && !profile_path) return cli_usage_error("plan", "needs -m MODEL with --task files, or --profile");
     if (model && !n_task) return cli_usage_error("plan", "with -m, give the tasks' examples with --task NAME=FILE");
-    if (!(so.budget > 0 && so.budget <= 1) || !(so.layer_budget > 0 && so.layer_budget <= 1) || so.tolerance < 0 ||
+    if (!(so.budget > 0 && so.budget <= 1) || !(so.layer_budget > 0 && so.layer_budget <= 1) || so.tolerance < 0 || !(so.others_loss >= 0) || !(so.confirm_tolerance >= 0) || !(so.target >= 0 && so.target < 1) ||
         threads <= 0 || so.val_examples <= 0 || so.deny_examples <= 0 || so.gate_steps <= 0 || !(so.gate_keep >= 0) || so.gate_rounds <= 0)
-        return cli_usage_error("plan", "budgets must be in (0, 1], tolerance >= 0, threads, examples, gate steps and "
+        return cli_usage_error("plan", "budgets must be in (0, 1], tolerance and others-loss >= 0, target in [0, 1), threads, examples, gate steps and "
                                        "rounds > 0, gate keep >= 0");
     so.threads = threads;
 

@@ -26,6 +26,8 @@ typedef struct sn_select_opts {
     double tolerance;     /* validation accuracy other tasks may lose (0: not an example) */
     double loss_margin;   /* the denied task's loss must also rise this much, nats (1.0)  */
     double others_loss;   /* other tasks' loss may rise at most this much, nats (0.02)     */
+    double confirm_tolerance; /* ... and they may lose this share of the whole validation
+                               * set when a task's units are confirmed at the end (0.004) */
     int rerank_every;     /* re-ablate the leading candidates after this many steps (4)   */
     int rerank_width;     /* ... this many steps' worth of them (6)                        */
     double beta;          /* weight of other tasks' loss in the ranking (1.0)              */

@@ -58,6 +58,12 @@ int sn_evalset_new(sn_evalset **out, const sn_tokenizer *tok, int n_ctx, sn_err 
 }
 
 int sn_evalset_add(sn_evalset *es, const char *name, const sn_task *task, int max_examples, sn_err *err) {
+    return sn_evalset_add_part(es, name, task, max_examples, 0, 1, err);
+}
+
+int sn_evalset_add_part(sn_evalset *es, const char *name, const sn_task *task, int max_examples, int part, int parts,
+                        sn_err *err) {
+    if (parts < 1 || part < 0 || part >= parts) return sn_fail(err, SN_EINVAL, "part %d of %d", part, parts);
     sn_eval_task *t2 = realloc(es->tasks, (size_t)(es->n_tasks + 1) * sizeof *t2);
     if (!t2) return sn_fail(err, SN_ENOMEM, "out of memory");
     es->tasks = t2;
@@ -65,7 +71,7 @@ int sn_evalset_add(sn_evalset *es, const char *name, const sn_task *task, int ma
     memset(et, 0, sizeof *et);
     int n = max_examples > 0 && max_examples < task->n ? max_examples : task->n;
     et->name = strdup(name);
-    et->ex = calloc((size_t)(n ? n : 1), sizeof *et->ex);
+    et->ex = calloc((size_t)(n / parts + 1), sizeof *et->ex);
     if (!et->name || !et->ex) {
         free(et->name);
         free(et->ex);
@@ -73,7 +79,7 @@ int sn_evalset_add(sn_evalset *es, const char *name, const sn_task *task, int ma
     }
     es->n_tasks++;
     /* Examples spread over the whole file, not just its head. */
-    for (int i = 0; i < n; i++) {
+    for (int i = part; i < n; i += parts) {
         const sn_task_example *x = &task->ex[(int64_t)i * task->n / n];
         size_t lp = strlen(x->prompt), lc = strlen(x->completion), np, nf;
         char *text = malloc(lp + lc + 1);

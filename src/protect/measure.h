@@ -40,6 +40,10 @@ typedef struct sn_measure {
 int sn_evalset_new(sn_evalset **out, const struct sn_tokenizer *tok, int n_ctx, sn_err *err);
 /* Tokenize up to max_examples examples of a task (spread over the file). */
 int sn_evalset_add(sn_evalset *es, const char *name, const struct sn_task *task, int max_examples, sn_err *err);
+/* Part `part` of `parts` of that sample: its examples i with i % parts ==
+ * part (disjoint parts that together make the sample). */
+int sn_evalset_add_part(sn_evalset *es, const char *name, const struct sn_task *task, int max_examples, int part,
+                        int parts, sn_err *err);
 void sn_evalset_free(sn_evalset *es);
 /* One pass over the first max_per_task examples of every task (0: all),
  * with the engine's current masks; res has n_tasks entries. */
