@@ -182,10 +182,12 @@ static int run(int argc, char **argv) {
     if (!out || !protect_arg || optind != argc) return cli_usage_error("plan", "needs --protect TASKS and -o PLAN");
     if (!model && !profile_path) return cli_usage_error("plan", "needs -m MODEL with --task files, or --profile");
     if (model && !n_task) return cli_usage_error("plan", "with -m, give the tasks' examples with --task NAME=FILE");
-    if (!(so.budget > 0 && so.budget <= 1) || !(so.layer_budget > 0 && so.layer_budget <= 1) || so.tolerance < 0 || !(so.others_loss >= 0) || !(so.confirm_tolerance >= 0) || !(so.target >= 0 && so.target < 1) ||
-        threads <= 0 || so.val_examples <= 0 || so.deny_examples <= 0 || so.gate_steps <= 0 || !(so.gate_keep >= 0) || so.gate_rounds <= 0)
-        return cli_usage_error("plan", "budgets must be in (0, 1], tolerance and others-loss >= 0, target in [0, 1), threads, examples, gate steps and "
-                                       "rounds > 0, gate keep >= 0");
+    if (!(so.budget > 0 && so.budget <= 1) || !(so.layer_budget > 0 && so.layer_budget <= 1) ||
+        !(so.tolerance >= 0) || !(so.others_loss >= 0) || !(so.confirm_tolerance >= 0) ||
+        !(so.target >= 0 && so.target < 1) || threads <= 0 || so.val_examples <= 0 || so.deny_examples <= 0 ||
+        so.gate_steps <= 0 || !(so.gate_keep >= 0) || so.gate_rounds <= 0)
+        return cli_usage_error("plan", "budgets must be in (0, 1], tolerances and --others-loss >= 0, --target in "
+                                       "[0, 1), threads, examples, gate steps and rounds > 0, gate keep >= 0");
     so.threads = threads;
 
     sn_err err = {0};

@@ -163,6 +163,10 @@ int main(void) {
         {"--gate-keep -2", "gate keep >= 0"},
         {"--val other=x.jsonl", "--val other has no matching --task"},
         {"--val story", "is not NAME=FILE"},
+        {"--target 1", "--target in [0, 1)"},
+        {"--others-loss -0.1", "--others-loss >= 0"},
+        {"--confirm-tolerance -1", "tolerances"},
+        {"--deny-examples 0", "examples"},
     };
     const char *story_task = sn_test_tmp("story.jsonl");
     static const char story_jsonl[] = "{\"prompt\":\"Once upon a\",\"completion\":\" time\"}\n";

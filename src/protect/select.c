@@ -330,8 +330,9 @@ static int others_hold_all(selector *s, int T) {
 /* Confirm T's units (order[0..n), -1 for dropped ones; the mask holds what
  * is taken) on the whole validation set; if another task does not hold,
  * drop blocks, latest first, until it does, then give back each dropped
- * block that the others tolerate. Returns the units dropped, -1 on error. */
-static int confirm(selector *s, int T, int *order, int n, uint8_t *taken, int *selected) {
+ * block that the others tolerate. Dropped units are marked in `banned` (if
+ * not NULL). Returns the units dropped, -1 on error. */
+static int confirm(selector *s, int T, int *order, int n, uint8_t *taken, int *selected, uint8_t *banned) {
     int ok = others_hold_all(s, T);
     if (ok != 0) return ok < 0 ? -1 : 0;
     int blk = n / 24 > 1 ? n / 24 : 1, nb = (n + blk - 1) / blk, lowest = nb;
@@ -355,6 +356,7 @@ static int confirm(selector *s, int T, int *order, int n, uint8_t *taken, int *s
     for (int j = 0; j < n; j++)
         if (order[j] >= 0 && !s->masked[order[j]]) {
             taken[order[j]] = 0;
+            if (banned) banned[order[j]] = 1;
             order[j] = -1;
             (*selected)--;
             dropped++;
@@ -519,7 +521,7 @@ static int select_task(selector *s, int T, cJSON *report) {
         sn_progress_report(s->progress, s->es->tasks[T].name, (uint64_t)selected, (uint64_t)max_units);
     }
     if (dead && prune(s, T, order, n_order, taken, &selected)) goto done;
-    int dropped = confirm(s, T, order, n_order, taken, &selected);
+    int dropped = confirm(s, T, order, n_order, taken, &selected, NULL);
     if (dropped < 0) goto done;
     rc = finish_task(s, T, taken, selected, dropped, "measure", curve, NULL, report);
     curve = NULL;
@@ -554,7 +556,7 @@ static int cmp_float_idx(const void *a, const void *b) {
  * to single units); stop when T is dead. Then prune as in select_task. */
 static int select_task_gates(selector *s, int T, cJSON *report) {
     const sn_select_opts *o = s->o;
-    int U = s->U, nT = s->n_tasks, rc = -1, selected = 0, n_order = 0, dead = 0;
+    int U = s->U, nT = s->n_tasks, rc = -1, selected = 0, n_order = 0, dead = 0, dropped = 0;
     /* banned: proposed by the gates and refused by the verifier; later
      * rounds must find other units instead of proposing them again */
     uint8_t *taken = calloc((size_t)U, 1), *fixed = calloc((size_t)U, 1), *banned = calloc((size_t)U, 1);
@@ -617,11 +619,18 @@ static int select_task_gates(selector *s, int T, cJSON *report) {
                 banned[q[k].i] = 1;
         }
         selected += kept;
+        /* every round ends confirmed on the whole validation sample: what
+         * the rotating checks let through is dropped (and banned) now,
+         * before the next round builds on it */
+        int d = kept ? confirm(s, T, order, n_order, taken, &selected, banned) : 0;
+        if (d < 0) goto done;
+        dropped += d;
         if (measure(s, 0) || measure_denied(s, T)) goto done;
         dead = task_dead(s, T);
         cJSON *r = cJSON_CreateObject();
         cJSON_AddNumberToObject(r, "gates_masked", nq);
         cJSON_AddNumberToObject(r, "kept", kept);
+        cJSON_AddNumberToObject(r, "dropped", d);
         cJSON_AddNumberToObject(r, "val_accuracy", (double)s->cur_deny[T].correct / (double)s->cur_deny[T].n);
         cJSON_AddNumberToObject(r, "gate_seconds", t1 - t0);
         cJSON_AddNumberToObject(r, "verify_seconds", sn_now() - t1);
@@ -630,9 +639,9 @@ static int select_task_gates(selector *s, int T, cJSON *report) {
         if (!kept) break;
     }
     if (dead && prune(s, T, order, n_order, taken, &selected)) goto done;
-    int dropped = confirm(s, T, order, n_order, taken, &selected);
-    if (dropped < 0) goto done;
-    rc = finish_task(s, T, taken, selected, dropped, "gates", curve, rounds, report);
+    int d = confirm(s, T, order, n_order, taken, &selected, NULL);
+    if (d < 0) goto done;
+    rc = finish_task(s, T, taken, selected, dropped + d, "gates", curve, rounds, report);
     curve = rounds = NULL;
     if (rc) goto done;
     rc = 0;
