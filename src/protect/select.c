@@ -182,39 +182,34 @@ static int cmp_scored(const void *a, const void *b) {
     return (x < y) - (x > y); /* descending */
 }
 
-/* Another task t holds under the current mask: it keeps every example (up
- * to the tolerance) and its loss barely moves: exact match on a validation
- * sample is too coarse alone to promise the held-out accuracy. */
-static int other_ok(const selector *s, int t) {
-    const sn_measure *b = &s->base_win[(size_t)s->w * (size_t)s->n_tasks + (size_t)t];
-    int allowed = (int)floor(s->o->tolerance * b->n + 1e-9);
-    return s->cur[t].correct >= b->correct - allowed && s->cur[t].loss <= b->loss + s->o->others_loss;
-}
-
-/* Task t on the current part of the validation sample. */
-static int measure_task(selector *s, int t) {
-    s->evals++;
-    return sn_evalset_measure_tasks(s->nn, s->win[s->w], 0, 1ull << t, s->cur, s->err);
-}
-
-/* Do all other tasks hold? Measured one task at a time, the last to object first, and
- * stopping at the first that objects: the verifier refuses most proposals
- * for one task's sake, so most of a refused measurement is saved.
- * 1: every other task holds (s->cur is then fresh for all of them), 0: not,
- * -1: error. */
-static int others_hold(selector *s, int T) {
-    int nT = s->n_tasks;
-    s->w = (s->w + 1) % s->n_win;
-    for (int k = -1; k < nT; k++) {
+/* Do all other tasks hold on evalset es? Each must keep its examples (up
+ * to `tolerance` of them) with a loss that barely moves (exact match on a
+ * sample is too coarse alone to promise the held-out accuracy). Measured
+ * one task at a time, the last to object first, stopping at the first that
+ * objects: the verifier refuses most proposals for one task's sake, so most
+ * of a refused measurement is saved. 1: every other task holds (cur is then
+ * fresh for all of them), 0: not, -1: error. */
+static int others_hold_on(selector *s, int T, const sn_evalset *es, const sn_measure *base, sn_measure *cur,
+                          double tolerance) {
+    for (int k = -1; k < s->n_tasks; k++) {
         int t = k < 0 ? s->fragile : k;
         if (t == T || (k >= 0 && t == s->fragile)) continue;
-        if (measure_task(s, t)) return -1;
-        if (!other_ok(s, t)) {
+        s->evals++;
+        if (sn_evalset_measure_tasks(s->nn, es, 0, 1ull << t, cur, s->err)) return -1;
+        int allowed = (int)floor(tolerance * base[t].n + 1e-9);
+        if (cur[t].correct < base[t].correct - allowed || cur[t].loss > base[t].loss + s->o->others_loss) {
             s->fragile = t;
             return 0;
         }
     }
     return 1;
+}
+
+/* The rounds' check: on the next part of the validation sample. */
+static int others_hold(selector *s, int T) {
+    s->w = (s->w + 1) % s->n_win;
+    return others_hold_on(s, T, s->win[s->w], s->base_win + (size_t)s->w * (size_t)s->n_tasks, s->cur,
+                          s->o->tolerance);
 }
 
 /* T is denied under the current mask, as last measured by measure_denied. */
@@ -305,26 +300,13 @@ static int prune(selector *s, int T, int *order, int n, uint8_t *taken, int *sel
     return 0;
 }
 
-/* Do the other tasks hold on the whole validation set (s->deny)? The
- * rounds check them on a sample of 128, hundreds of times, and what they
- * accept is fitted to that sample: on the demo, prog's units kept add's
- * 128 sampled examples but lost 5.8% of the other 372 (and 8.4% of the
- * test split). 1: they hold, 0: not, -1: error. */
+/* Do the other tasks hold on the whole validation sample (s->deny)? The
+ * rounds check parts of it hundreds of times, and what they accept is
+ * fitted to what they check: with one fixed sample of 128, prog's units on
+ * the demo kept add's 128 examples but lost 5.8% of the other 372 (and 8.4
+ * points of the test split). */
 static int others_hold_all(selector *s, int T) {
-    int nT = s->n_tasks;
-    for (int k = -1; k < nT; k++) {
-        int t = k < 0 ? s->fragile : k;
-        if (t == T || (k >= 0 && t == s->fragile)) continue;
-        s->evals++;
-        if (sn_evalset_measure_tasks(s->nn, s->deny, 0, 1ull << t, s->cur_deny, s->err)) return -1;
-        int allowed = (int)floor(s->o->confirm_tolerance * s->base_deny[t].n + 1e-9);
-        if (s->cur_deny[t].correct < s->base_deny[t].correct - allowed ||
-            s->cur_deny[t].loss > s->base_deny[t].loss + s->o->others_loss) {
-            s->fragile = t;
-            return 0;
-        }
-    }
-    return 1;
+    return others_hold_on(s, T, s->deny, s->base_deny, s->cur_deny, s->o->confirm_tolerance);
 }
 
 /* Confirm T's units (order[0..n), -1 for dropped ones; the mask holds what
