@@ -44,10 +44,10 @@ for t in "${tasks[@]}"; do
   plan_test+=(--test "$t=$mdir/tasks/$t-test.jsonl")
   [[ -f "$mdir/tasks/$t-val.jsonl" ]] && plan_test+=(--val "$t=$mdir/tasks/$t-val.jsonl")
 done
-# plan's default selection: about 25 minutes on 2 cores, most of the demo.
+# plan's default selection: about 30 minutes on 2 cores, most of the demo.
 # SN_PLAN_ARGS="--gate-rounds 1 --val-examples 32" gives a plan in ~3 minutes
 # that denies less (docs/protection.md has both tables).
-echo "plan: learning and verifying each task's units (about 4 minutes a task on 2 cores)"
+echo "plan: learning and verifying each task's units (about 5 minutes a task on 2 cores)"
 "$bin" plan -m "$model" --profile "$out/profile.gguf" "${train_args[@]}" "${plan_test[@]}" --protect all --base \
   -t "$threads" ${SN_PLAN_ARGS:-} -o "$out/plan.json"
 "$bin" encrypt -m "$model" --plan "$out/plan.json" --mpk "$out/authority/mpk" -o "$out/models/demo.enc.gguf" \
