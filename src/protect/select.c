@@ -644,16 +644,18 @@ done:
 
 /* ---- the plan ------------------------------------------------------------------ */
 
-/* AND of the tasks' attributes (and --require): a unit that denies each of
- * them opens only for a licence that has them all. */
-static char *policy_all(const sn_select_opts *o, const char *const *tasks, int n) {
+/* The tasks' attributes joined by `op` (" and " or " or "), AND-ed with
+ * --require. AND: a unit that denies each of the tasks opens only for a
+ * licence that has them all; OR: units any of them needs (the base). */
+static char *policy_join(const sn_select_opts *o, const char *const *tasks, int n, const char *op) {
     size_t cap = 64 + (o->require ? strlen(o->require) : 0);
-    for (int i = 0; i < n; i++) cap += strlen(o->attr_prefix) + strlen(tasks[i]) + 8;
+    for (int i = 0; i < n; i++) cap += strlen(o->attr_prefix) + strlen(tasks[i]) + strlen(op);
     char *p = malloc(cap);
     if (!p) return NULL;
-    size_t at = 0;
-    for (int i = 0; i < n; i++) at += (size_t)snprintf(p + at, cap - at, "%s%s%s", i ? " and " : "", o->attr_prefix, tasks[i]);
-    if (o->require) snprintf(p + at, cap - at, " and %s", o->require);
+    int paren = o->require && n > 1 && !strcmp(op, " or ");
+    size_t at = (size_t)snprintf(p, cap, "%s", paren ? "(" : "");
+    for (int i = 0; i < n; i++) at += (size_t)snprintf(p + at, cap - at, "%s%s%s", i ? op : "", o->attr_prefix, tasks[i]);
+    if (o->require) snprintf(p + at, cap - at, "%s and %s", paren ? ")" : "", o->require);
     return p;
 }
 
@@ -698,7 +700,7 @@ int sn_plan_add_claims(sn_plan *plan, const sn_select_opts *o, const char *const
                 size_t at = 0;
                 for (int q = 0; q < cnt && at < sizeof name; q++)
                     at += (size_t)snprintf(name + at, sizeof name - at, "%s%s", q ? "+" : "", names_in[q]);
-                char *pol = policy_all(o, names_in, cnt);
+                char *pol = policy_join(o, names_in, cnt, " and ");
                 int r = pol ? sn_plan_add_group(plan, name, pol, names_in, cnt, in, n, err)
                             : sn_fail(err, SN_ENOMEM, "out of memory");
                 free(pol);
@@ -709,18 +711,6 @@ done:
     free(sets);
     free(in);
     return rc;
-}
-
-static char *policy_for(const sn_select_opts *o, const char *const *tasks, int n) {
-    size_t cap = 64 + (o->require ? strlen(o->require) : 0);
-    for (int i = 0; i < n; i++) cap += strlen(o->attr_prefix) + strlen(tasks[i]) + 8;
-    char *p = malloc(cap);
-    if (!p) return NULL;
-    size_t at = 0;
-    if (o->require && n > 1) at += (size_t)snprintf(p + at, cap - at, "(");
-    for (int i = 0; i < n; i++) at += (size_t)snprintf(p + at, cap - at, "%s%s%s", i ? " or " : "", o->attr_prefix, tasks[i]);
-    if (o->require) at += (size_t)snprintf(p + at, cap - at, "%s and %s", n > 1 ? ")" : "", o->require);
-    return p;
 }
 
 int sn_plan_select(sn_plan **out, sn_nn *nn, const sn_tokenizer *tok, const char *const *names,
@@ -1059,7 +1049,7 @@ int sn_plan_select(sn_plan **out, sn_nn *nn, const sn_tokenizer *tok, const char
         cJSON_AddNumberToObject(bj, "units", take);
         cJSON_AddBoolToObject(bj, "everything_denied_without_licence", all_dead);
         if (take) {
-            char *pol = policy_for(&o, protect, n_protect);
+            char *pol = policy_join(&o, protect, n_protect, " or ");
             int r = pol ? sn_plan_add_group(plan, "base", pol, protect, n_protect, units, take, err)
                         : sn_fail(err, SN_ENOMEM, "out of memory");
             free(pol);
@@ -1304,7 +1294,7 @@ int sn_plan_from_profile(sn_plan **out, const sn_profile *prof, const char *cons
             }
         }
         if (!n) continue;
-        char *pol = policy_for(&o, &protect[p], 1);
+        char *pol = policy_join(&o, &protect[p], 1, " or ");
         int r = pol ? sn_plan_add_group(plan, protect[p], pol, &protect[p], 1, units, n, err)
                     : sn_fail(err, SN_ENOMEM, "out of memory");
         free(pol);
