@@ -52,6 +52,9 @@ static void usage(FILE *fp) {
             "  --gate-steps N         gate optimisation steps per round (default 160)\n"
             "  --gate-keep W          weight of keeping the other tasks (default 60)\n"
             "  --gate-rounds N        learn-verify rounds per task (default 6)\n"
+            "  --gate-pool N          the gates keep each other task's N most fragile training\n"
+            "                         examples (and N others) and push on the N of the denied\n"
+            "                         task's the mask so far is surest of (default 256; 0: all)\n"
             "  --simulate             print each licence's accuracy per task (greedy, on --test)\n"
             "  --from PLAN.json       do not select: take this plan (to --simulate it)\n"
             "  --sim-examples N       examples per task for --simulate (default 200)\n"
@@ -125,6 +128,7 @@ static int run(int argc, char **argv) {
         {"from", required_argument, 0, 'F'},       {"help", no_argument, 0, 'h'},
         {"select", required_argument, 0, 'M'},     {"gate-steps", required_argument, 0, 'g'},
         {"gate-keep", required_argument, 0, 'k'},  {"gate-rounds", required_argument, 0, 'R'},
+        {"gate-pool", required_argument, 0, 'f'},
         {0, 0, 0, 0}};
     const char *model = NULL, *out = NULL, *protect_arg = NULL, *profile_path = NULL, *tokpath = NULL, *from = NULL;
     const char *task_specs[MAX_TASKS], *test_specs[MAX_TASKS], *val_specs[MAX_TASKS];
@@ -175,6 +179,7 @@ static int run(int argc, char **argv) {
         case 'g': so.gate_steps = atoi(optarg); break;
         case 'k': so.gate_keep = atof(optarg); break;
         case 'R': so.gate_rounds = atoi(optarg); break;
+        case 'f': so.gate_pool = atoi(optarg); break;
         case 'h': usage(stdout); return SN_EXIT_OK;
         default: return cli_usage_error("plan", "unknown option");
         }
@@ -185,9 +190,10 @@ static int run(int argc, char **argv) {
     if (!(so.budget > 0 && so.budget <= 1) || !(so.layer_budget > 0 && so.layer_budget <= 1) ||
         !(so.tolerance >= 0) || !(so.others_loss >= 0) || !(so.confirm_tolerance >= 0) ||
         !(so.target >= 0 && so.target < 1) || threads <= 0 || so.val_examples <= 0 || so.deny_examples <= 0 ||
-        so.gate_steps <= 0 || !(so.gate_keep >= 0) || so.gate_rounds <= 0)
+        so.gate_steps <= 0 || !(so.gate_keep >= 0) || so.gate_rounds <= 0 || so.gate_pool < 0)
         return cli_usage_error("plan", "budgets must be in (0, 1], tolerances and --others-loss >= 0, --target in "
-                                       "[0, 1), threads, examples, gate steps and rounds > 0, gate keep >= 0");
+                                       "[0, 1), threads, examples, gate steps and rounds > 0, gate keep >= 0, "
+                                       "gate pool >= 0");
     so.threads = threads;
 
     sn_err err = {0};

@@ -167,6 +167,7 @@ int main(void) {
         {"--others-loss -0.1", "--others-loss >= 0"},
         {"--confirm-tolerance -1", "tolerances"},
         {"--deny-examples 0", "examples"},
+        {"--gate-pool -1", "gate pool >= 0"},
     };
     const char *story_task = sn_test_tmp("story.jsonl");
     static const char story_jsonl[] = "{\"prompt\":\"Once upon a\",\"completion\":\" time\"}\n";

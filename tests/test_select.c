@@ -14,6 +14,7 @@
  * - bad requests: a task to protect without examples, a bad attribute.
  */
 #include <cjson/cJSON.h>
+#include <math.h>
 
 #include "protect/measure.h"
 #include "protect/protect_internal.h"
@@ -136,6 +137,42 @@ int main(void) {
     CHECK_EQ_INT(ms[1].correct, sb.correct);
     CHECK_EQ_INT(sg.correct, tg->n); /* by construction */
     CHECK_EQ_INT(sb.correct, tb->n);
+    /* Each example's doubt (its largest token loss) against the same
+     * example measured alone: at least its mean token loss, at most the
+     * sum; every token of these is the argmax, so one of a completion whose
+     * last character is changed (not the argmax: p <= 1/2) is >= ln 2. */
+    {
+        double *doubt = malloc((size_t)tg->n * sizeof *doubt);
+        CHECK_OK(sn_evalset_doubt(nn, es, 0, doubt, &err), &err);
+        for (int i = 0; i < tg->n; i++) {
+            sn_task *one = NULL, *bad = NULL;
+            sn_evalset *e1 = NULL;
+            CHECK_OK(sn_task_new(&one, "one", &err), &err);
+            CHECK_OK(sn_task_add(one, tg->ex[i].prompt, tg->ex[i].completion, &err), &err);
+            char *c = strdup(tg->ex[i].completion);
+            size_t lc = strlen(c);
+            c[lc - 1] = c[lc - 1] == 'q' ? 'z' : 'q';
+            CHECK_OK(sn_task_new(&bad, "bad", &err), &err);
+            CHECK_OK(sn_task_add(bad, tg->ex[i].prompt, c, &err), &err);
+            CHECK_OK(sn_evalset_new(&e1, tok, sn_nn_n_ctx(nn), &err), &err);
+            CHECK_OK(sn_evalset_add(e1, "one", one, 0, &err), &err);
+            CHECK_OK(sn_evalset_add(e1, "bad", bad, 0, &err), &err);
+            sn_measure m1[2];
+            double d_bad = 0;
+            CHECK_OK(sn_evalset_measure(nn, e1, 0, m1, &err), &err);
+            CHECK_OK(sn_evalset_doubt(nn, e1, 1, &d_bad, &err), &err);
+            CHECK_MSG(doubt[i] >= m1[0].loss - 1e-9 && doubt[i] <= m1[0].loss * (double)m1[0].tokens + 1e-9,
+                      "example %d: doubt %g, mean loss %g over %llu tokens", i, doubt[i], m1[0].loss,
+                      (unsigned long long)m1[0].tokens);
+            CHECK_MSG(d_bad >= log(2.0) - 1e-9, "example %d changed: doubt %g", i, d_bad);
+            sn_evalset_free(e1);
+            sn_task_free(one);
+            sn_task_free(bad);
+            free(c);
+        }
+        free(doubt);
+        CHECK(sn_evalset_doubt(nn, es, 2, &(double){0}, &err) != 0); /* no such task */
+    }
     /* ... also with units masked (a different answer, the same agreement) */
     for (int j = 0; j < 172; j += 2) sn_nn_mask_set(nn, SN_UNIT_FFN, 4, j, 1, &err);
     CHECK_OK(sn_evalset_measure(nn, es, 0, ms, &err), &err);

@@ -67,6 +67,7 @@ int main(void) {
     so.val_examples = 16;
     so.gate_steps = SANITIZED ? 20 : 160;
     so.gate_rounds = 1;
+    so.gate_pool = SANITIZED ? 16 : 256;
     so.budget = 0.1;
     sn_plan *plan = NULL;
     CHECK_OK(sn_plan_select(&plan, nn, tok, names, (const sn_task *const *)tasks, N_TASKS, protect, 1, &so, NULL, &err),

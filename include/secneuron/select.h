@@ -45,6 +45,9 @@ typedef struct sn_select_opts {
     int gate_steps;       /* optimisation steps per round (160)                           */
     double gate_keep;     /* weight of the other tasks' loss against the denial (60)      */
     int gate_rounds;      /* learn-verify rounds per task while it is not dead (6)        */
+    int gate_pool;        /* the gates' examples: each other task's this many most fragile
+                           * and as many others; the denied task's this many the mask so
+                           * far is surest of (256; 0: drawn from all)                      */
     int threads;          /* training-engine threads for the gates (2)                     */
     /* Validation examples per task (NULL, or a NULL entry: taken from the
      * task's own examples). Examples the model was trained on hold up

@@ -77,7 +77,15 @@ struct sn_gates {
     sn_trainer *tr;
     int n_tasks;
     unsigned kinds;
+    int *pool[2][64]; /* [keep/deny][task]: the examples to draw from, or NULL: all */
+    int n_pool[2][64];
 };
+
+/* An example of task t for the term (0 keep, 1 deny). */
+static sn_train_ref draw(const sn_gates *g, int t, int deny, uint64_t *rng) {
+    if (g->pool[deny][t]) return (sn_train_ref){t, g->pool[deny][t][rng_next(rng) % (uint64_t)g->n_pool[deny][t]]};
+    return (sn_train_ref){t, (int)(rng_next(rng) % (uint64_t)sn_trainer_task_size(g->tr, t))};
+}
 
 int sn_gates_new(sn_gates **out, const char *model_path, const char *const *names, const sn_task *const *tasks,
                  int n_tasks, unsigned kinds, int threads, sn_err *err) {
@@ -110,8 +118,26 @@ fail:
     return -1;
 }
 
+int sn_gates_set_pool(sn_gates *g, int t, int deny, const int *idx, int n, sn_err *err) {
+    if (t < 0 || t >= g->n_tasks || (deny != 0 && deny != 1) || n < 0)
+        return sn_fail(err, SN_EINVAL, "gates: no task %d", t);
+    int size = sn_trainer_task_size(g->tr, t);
+    for (int i = 0; i < n; i++)
+        if (idx[i] < 0 || idx[i] >= size) return sn_fail(err, SN_EINVAL, "gates: task %d has no example %d", t, idx[i]);
+    int *p = NULL;
+    if (n > 0) {
+        if (!(p = malloc((size_t)n * sizeof *p))) return sn_fail(err, SN_ENOMEM, "out of memory");
+        memcpy(p, idx, (size_t)n * sizeof *p);
+    }
+    free(g->pool[deny][t]);
+    g->pool[deny][t] = p;
+    g->n_pool[deny][t] = n;
+    return 0;
+}
+
 void sn_gates_free(sn_gates *g) {
     if (!g) return;
+    for (int t = 0; t < g->n_tasks; t++) free(g->pool[0][t]), free(g->pool[1][t]);
     sn_trainer_free(g->tr);
     free(g);
 }
@@ -157,20 +183,15 @@ int sn_gates_learn(sn_gates *g, uint64_t deny, uint64_t keep, const sn_unit *uni
         }
         int n = 0;
         for (int t = 0; t < n_tasks; t++)
-            if (deny >> t & 1) {
-                int nt = sn_trainer_task_size(tr, t);
-                for (int i = 0; i < o->deny_examples; i++) ref[n++] = (sn_train_ref){t, (int)(rng_next(&rng) % (uint64_t)nt)};
-            }
+            if (deny >> t & 1)
+                for (int i = 0; i < o->deny_examples; i++) ref[n++] = draw(g, t, 1, &rng);
         if (sn_trainer_unit_grad(tr, ref, n, tu, U, b, o->deny_loss, &lT, gT, err)) goto done;
         lO = 0;
         if (n_keep) {
             n = 0;
             for (int t = 0; t < n_tasks; t++)
-                if (keep >> t & 1) {
-                    int nt = sn_trainer_task_size(tr, t);
-                    for (int i = 0; i < o->keep_examples; i++)
-                        ref[n++] = (sn_train_ref){t, (int)(rng_next(&rng) % (uint64_t)nt)};
-                }
+                if (keep >> t & 1)
+                    for (int i = 0; i < o->keep_examples; i++) ref[n++] = draw(g, t, 0, &rng);
             if (sn_trainer_unit_grad(tr, ref, n, tu, U, b, SN_LOSS_XENT, &lO, gO, err)) goto done;
         }
         double bc1 = 1 - pow(b1, step), bc2 = 1 - pow(b2, step);

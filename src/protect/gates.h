@@ -41,6 +41,10 @@ typedef struct sn_gates sn_gates;
 int sn_gates_new(sn_gates **out, const char *model_path, const char *const *names, const struct sn_task *const *tasks,
                  int n_tasks, unsigned kinds, int threads, sn_err *err);
 void sn_gates_free(sn_gates *g);
+/* Draw task t's examples for the keep term (deny = 0) or the denial term
+ * (deny = 1) from idx[0 .. n) only, indices into its --task examples (n =
+ * 0: from all of them again). The list is copied. */
+int sn_gates_set_pool(sn_gates *g, int t, int deny, const int *idx, int n, sn_err *err);
 
 /* Learn a logit per unit of units[0..U) (every other unit of the model
  * stays; units with fixed[u] set stay masked and are not learnt; fixed may

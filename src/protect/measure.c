@@ -120,8 +120,10 @@ int sn_evalset_measure(sn_nn *nn, const sn_evalset *es, int max_per_task, sn_mea
 
 static int in_set(uint64_t tasks, int t) { return t >= 64 ? tasks == ~0ull : (int)(tasks >> t & 1); }
 
-int sn_evalset_measure_tasks(sn_nn *nn, const sn_evalset *es, int max_per_task, uint64_t tasks, sn_measure *res,
-                             sn_err *err) {
+/* The pass behind both: with `doubt`, also each example's largest token
+ * loss (doubt[t][i]), how close it is to being got wrong. */
+static int measure_pass(sn_nn *nn, const sn_evalset *es, int max_per_task, uint64_t tasks, sn_measure *res,
+                        double *const *doubt, sn_err *err) {
     int n_seq = sn_nn_n_seq(nn), V = sn_nn_n_vocab(nn), rc = -1;
     int max_rows = 0;
     for (int t = 0; t < es->n_tasks; t++)
@@ -165,7 +167,7 @@ int sn_evalset_measure_tasks(sn_nn *nn, const sn_evalset *es, int max_per_task, 
         for (int k = 0; k < b; k++) {
             const sn_eval_ex *x = &es->tasks[who_t[k]].ex[who_i[k]];
             int ok = 1;
-            double loss = 0;
+            double loss = 0, worst = 0;
             /* row r predicts the token at position n_prompt + r */
             for (int r = 0; r < in[k].n_logits; r++, row += V) {
                 int32_t am = sn_argmax(row, V);
@@ -174,7 +176,9 @@ int sn_evalset_measure_tasks(sn_nn *nn, const sn_evalset *es, int max_per_task, 
                     float mx = row[am];
                     double z = 0;
                     for (int v = 0; v < V; v++) z += exp((double)(row[v] - mx));
-                    loss += -((double)(row[want] - mx) - log(z));
+                    double l = -((double)(row[want] - mx) - log(z));
+                    loss += l;
+                    if (l > worst) worst = l;
                     ok &= am == want;
                 } else {
                     int stop = 0;
@@ -182,6 +186,7 @@ int sn_evalset_measure_tasks(sn_nn *nn, const sn_evalset *es, int max_per_task, 
                     ok &= stop;
                 }
             }
+            if (doubt && doubt[who_t[k]]) doubt[who_t[k]][who_i[k]] = worst;
             sn_measure *m = &res[who_t[k]];
             m->n++;
             m->correct += ok;
@@ -199,5 +204,26 @@ done:
     free(in);
     free(who_t);
     free(who_i);
+    return rc;
+}
+
+int sn_evalset_measure_tasks(sn_nn *nn, const sn_evalset *es, int max_per_task, uint64_t tasks, sn_measure *res,
+                             sn_err *err) {
+    return measure_pass(nn, es, max_per_task, tasks, res, NULL, err);
+}
+
+int sn_evalset_doubt(sn_nn *nn, const sn_evalset *es, int t, double *doubt, sn_err *err) {
+    if (t < 0 || t >= es->n_tasks || t >= 64) return sn_fail(err, SN_EINVAL, "no task %d in the sample", t);
+    sn_measure *res = calloc((size_t)es->n_tasks, sizeof *res);
+    double **d = calloc((size_t)es->n_tasks, sizeof *d);
+    int rc = -1;
+    if (!res || !d)
+        sn_fail(err, SN_ENOMEM, "out of memory");
+    else {
+        d[t] = doubt;
+        rc = measure_pass(nn, es, 0, 1ull << t, res, d, err);
+    }
+    free(res);
+    free(d);
     return rc;
 }

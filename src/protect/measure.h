@@ -52,5 +52,9 @@ int sn_evalset_measure(struct sn_nn *nn, const sn_evalset *es, int max_per_task,
  * the other entries of res are left as they were. */
 int sn_evalset_measure_tasks(struct sn_nn *nn, const sn_evalset *es, int max_per_task, uint64_t tasks,
                              sn_measure *res, sn_err *err);
+/* Each example of task t, with the engine's current masks: its largest
+ * token loss (-log p of the completion token the model is least sure of),
+ * into doubt[0 .. es->tasks[t].n). The examples a mask breaks first. */
+int sn_evalset_doubt(struct sn_nn *nn, const sn_evalset *es, int t, double *doubt, sn_err *err);
 
 #endif
