@@ -567,9 +567,10 @@ static int rank_by_doubt(selector *s, int t, int n, int most, int *idx) {
  * over it. Drawn uniformly from the whole file, a batch of 16 almost never
  * holds one of the few examples a model at 99% nearly gets wrong, and
  * those are what a mask breaks first: the gates proposed masks whose
- * damage only the verifier saw, and it refused them. Measured on sort:
- * 14.4% left on its test split after six rounds (19.2% without), the
- * others within 0.2 points. Small tasks (a directory) keep every record. */
+ * damage only the verifier saw, and it refused them. Sort planned alone:
+ * 14.4% left on its test split after six rounds (the last demo without
+ * pools: 19.2%), the others within 0.2 points. Small tasks (a directory)
+ * keep every record. */
 static int keep_pools(selector *s, int k) {
     for (int t = 0; t < s->n_tasks; t++) {
         int N = s->tasks[t]->n, n = N < 64 * k ? N : 64 * k;
