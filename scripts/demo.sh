@@ -45,8 +45,8 @@ for t in "${tasks[@]}"; do
   [[ -f "$mdir/tasks/$t-val.jsonl" ]] && plan_test+=(--val "$t=$mdir/tasks/$t-val.jsonl")
 done
 # plan's default selection: about 30 minutes on 2 cores, most of the demo.
-# SN_PLAN_ARGS="--gate-rounds 1 --val-examples 32" gives a plan in ~3 minutes
-# that denies less (docs/protection.md has both tables).
+# SN_PLAN_ARGS="--gate-rounds 1 --val-examples 32" makes the whole demo about
+# 10 minutes, with a plan that denies less (docs/protection.md has both tables).
 echo "plan: learning and verifying each task's units (about 5 minutes a task on 2 cores)"
 "$bin" plan -m "$model" --profile "$out/profile.gguf" "${train_args[@]}" "${plan_test[@]}" --protect all --base \
   -t "$threads" ${SN_PLAN_ARGS:-} -o "$out/plan.json"

@@ -129,6 +129,20 @@ int main(void) {
         CHECK_FAILS(sn_gates_learn(gates, 1, 2, vo, NULL, 1, &go, logit, NULL, NULL, &err), &err, SN_EINVAL);
         CHECK_STR_CONTAINS(err.msg, "not prepared");
         CHECK_OK(sn_gates_learn(gates, 1, 2, u, NULL, 1, &go, logit, NULL, NULL, &err), &err);
+        /* example pools: indices into the task's examples, checked; a pool
+         * set, replaced and cleared is learnt from (and freed) */
+        int past[1] = {tasks[0]->n}, neg[1] = {-1}, ok[2] = {0, tasks[0]->n - 1};
+        CHECK_FAILS(sn_gates_set_pool(gates, 0, 1, past, 1, &err), &err, SN_EINVAL);
+        CHECK_STR_CONTAINS(err.msg, "has no example");
+        CHECK_FAILS(sn_gates_set_pool(gates, 0, 0, neg, 1, &err), &err, SN_EINVAL);
+        CHECK_FAILS(sn_gates_set_pool(gates, N_TASKS, 0, ok, 2, &err), &err, SN_EINVAL);
+        CHECK_FAILS(sn_gates_set_pool(gates, 0, 2, ok, 2, &err), &err, SN_EINVAL);
+        CHECK_OK(sn_gates_set_pool(gates, 0, 1, ok, 2, &err), &err);
+        CHECK_OK(sn_gates_set_pool(gates, 1, 0, ok, 1, &err), &err);
+        CHECK_OK(sn_gates_learn(gates, 1, 2, u, NULL, 1, &go, logit, NULL, NULL, &err), &err);
+        CHECK_OK(sn_gates_set_pool(gates, 0, 1, ok, 1, &err), &err);
+        CHECK_OK(sn_gates_set_pool(gates, 1, 0, NULL, 0, &err), &err);
+        CHECK_OK(sn_gates_learn(gates, 1, 2, u, NULL, 1, &go, logit, NULL, NULL, &err), &err);
         sn_gates_free(gates);
     }
     sn_tokenizer_free(tok);

@@ -80,7 +80,8 @@ int sn_evalset_add_part(sn_evalset *es, const char *name, const sn_task *task, i
     es->n_tasks++;
     /* Examples spread over the whole file, not just its head. */
     for (int i = part; i < n; i += parts) {
-        const sn_task_example *x = &task->ex[(int64_t)i * task->n / n];
+        int src = (int)((int64_t)i * task->n / n);
+        const sn_task_example *x = &task->ex[src];
         size_t lp = strlen(x->prompt), lc = strlen(x->completion), np, nf;
         char *text = malloc(lp + lc + 1);
         int32_t *ids = malloc((size_t)es->n_ctx * sizeof *ids), *pids = malloc((size_t)es->n_ctx * sizeof *pids);
@@ -109,7 +110,7 @@ int sn_evalset_add_part(sn_evalset *es, const char *name, const sn_task *task, i
             free(ids);
             return sn_fail(err, SN_EINVAL, "task %s, example %d: the completion has no tokens of its own, or it does not fit the context", name, i + 1);
         }
-        et->ex[et->n++] = (sn_eval_ex){ids, (int)nf, (int)common};
+        et->ex[et->n++] = (sn_eval_ex){ids, (int)nf, (int)common, src};
     }
     return 0;
 }

@@ -14,6 +14,7 @@ typedef struct sn_eval_ex {
     int32_t *ids;  /* BOS + prompt + completion */
     int n;
     int n_prompt;  /* tokens before the completion */
+    int src;       /* its index in the task it was taken from */
 } sn_eval_ex;
 
 typedef struct sn_eval_task {

@@ -550,8 +550,7 @@ static int rank_by_doubt(selector *s, int t, int n, int most, int *idx) {
         sn_fail(s->err, SN_ENOMEM, "out of memory");
     else if (!sn_evalset_new(&es, s->tok, sn_nn_n_ctx(s->nn), s->err) &&
              !sn_evalset_add(es, s->names[t], task, n, s->err) && !sn_evalset_doubt(s->nn, es, 0, doubt, s->err)) {
-        /* sn_evalset_add's example i is the file's i * N / n */
-        for (int i = 0; i < n; i++) d[i] = (scored){(int)((int64_t)i * task->n / n), most ? -doubt[i] : doubt[i]};
+        for (int i = 0; i < n; i++) d[i] = (scored){es->tasks[0].ex[i].src, most ? -doubt[i] : doubt[i]};
         qsort(d, (size_t)n, sizeof *d, cmp_float_idx);
         for (int i = 0; i < n; i++) idx[i] = d[i].i;
         rc = 0;
