@@ -20,7 +20,8 @@
 static void usage(FILE *fp) {
     fprintf(fp,
             "usage: secneuron tasks list [--json]\n"
-            "       secneuron tasks gen [-o DIR] [--seed S] [--train N] [--test N] [--json] [NAME...]\n"
+            "       secneuron tasks gen [-o DIR] [--seed S] [--train N] [--test N] [--val N] [--json]\n"
+            "                           [NAME...]\n"
             "       secneuron tasks vocab -o FILE.gguf [--chars TEXT]\n"
             "       secneuron tasks check [--json] FILE.jsonl...\n\n"
             "The task suite of the demo model. A task is a JSONL file of {\"prompt\",\"completion\"}.\n\n"
@@ -32,8 +33,9 @@ static void usage(FILE *fp) {
             "          -o DIR      output folder (default .)\n"
             "          --seed S    generator seed (default 1)\n"
             "          --train N   training examples per task (default: the task's own)\n"
-            "          --test N    test and validation (pii: held-out) examples per task (default: the\n"
-            "                      task's own)\n"
+            "          --test N    test examples per task (default: the task's own)\n"
+            "          --val N     validation (pii: held-out) examples per task (default: as --test);\n"
+            "                      drawn last, so a larger N begins with the smaller N's file\n"
             "  vocab   a character-level SentencePiece vocabulary for llama.cpp: <unk> <s> </s>,\n"
             "          byte tokens, U+2581 and one token per character of TEXT (default: printable ASCII)\n"
             "  check   parse each file; errors name the line\n");
@@ -81,11 +83,11 @@ static int write_split(const char *dir, const char *name, const char *split, con
 static int cmd_gen(int argc, char **argv) {
     static const struct option opts[] = {{"out", required_argument, 0, 'o'},   {"seed", required_argument, 0, 's'},
                                          {"train", required_argument, 0, 'r'}, {"test", required_argument, 0, 't'},
-                                         {"json", no_argument, 0, 'j'},        {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+                                         {"val", required_argument, 0, 'v'},   {"json", no_argument, 0, 'j'},
+                                         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     const char *dir = ".";
     unsigned long long seed = 1;
-    int n_train = 0, n_test = 0, json = 0, c;
+    int n_train = 0, n_test = 0, n_val = 0, json = 0, c;
     char *end;
     optind = 1;
     while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
@@ -96,12 +98,13 @@ static int cmd_gen(int argc, char **argv) {
             if (*end || end == optarg) return cli_usage_error("tasks gen", "--seed: not a number: '%s'", optarg);
             break;
         case 'r':
-        case 't': {
+        case 't':
+        case 'v': {
             long v = strtol(optarg, &end, 10);
+            const char *opt = c == 'r' ? "train" : c == 't' ? "test" : "val";
             if (*end || v < 1 || v > 10000000)
-                return cli_usage_error("tasks gen", "--%s: not a count in 1..10000000: '%s'", c == 'r' ? "train" : "test",
-                                       optarg);
-            *(c == 'r' ? &n_train : &n_test) = (int)v;
+                return cli_usage_error("tasks gen", "--%s: not a count in 1..10000000: '%s'", opt, optarg);
+            *(c == 'r' ? &n_train : c == 't' ? &n_test : &n_val) = (int)v;
             break;
         }
         case 'j': json = 1; break;
@@ -141,7 +144,7 @@ static int cmd_gen(int argc, char **argv) {
     if (json) printf("{\"seed\":%llu,\"files\":[", seed);
     for (int i = 0; i < n_names && rc == SN_EXIT_OK; i++) {
         sn_task *tr = NULL, *te = NULL, *ho = NULL;
-        if (sn_task_generate(names[i], seed, n_train, n_test, &tr, &te, &ho, &err) ||
+        if (sn_task_generate(names[i], seed, n_train, n_test, n_val, &tr, &te, &ho, &err) ||
             write_split(dir, names[i], "train", tr, json, &first, &err) ||
             write_split(dir, names[i], "test", te, json, &first, &err) ||
             (ho && write_split(dir, names[i], sn_task_generator(names[i])->memorised ? "heldout" : "val", ho, json,

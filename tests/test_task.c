@@ -211,9 +211,9 @@ static void test_generators(void) {
     sn_err err = {0};
     for (int i = 0; i < n; i++) {
         sn_task *tr = NULL, *te = NULL, *ho = NULL, *tr2 = NULL, *te2 = NULL, *tr3 = NULL, *te3 = NULL;
-        CHECK_OK(sn_task_generate(g[i].name, 5, 600, 150, &tr, &te, &ho, &err), &err);
-        CHECK_OK(sn_task_generate(g[i].name, 5, 600, 150, &tr2, &te2, NULL, &err), &err);
-        CHECK_OK(sn_task_generate(g[i].name, 6, 600, 150, &tr3, &te3, NULL, &err), &err);
+        CHECK_OK(sn_task_generate(g[i].name, 5, 600, 150, 0, &tr, &te, &ho, &err), &err);
+        CHECK_OK(sn_task_generate(g[i].name, 5, 600, 150, 0, &tr2, &te2, NULL, &err), &err);
+        CHECK_OK(sn_task_generate(g[i].name, 6, 600, 150, 0, &tr3, &te3, NULL, &err), &err);
         if (!tr || !te || !tr2 || !tr3) continue;
         CHECK_EQ_INT(tr->n, 600);
         CHECK_MSG(same_task(tr, tr2) && same_task(te, te2), "%s: not deterministic", g[i].name);
@@ -267,6 +267,22 @@ static void test_generators(void) {
                 }
             }
         }
+        /* a larger validation split: the other splits unchanged, and it
+         * begins with the smaller one (a plan's larger sample is a superset) */
+        sn_task *tr4 = NULL, *te4 = NULL, *ho4 = NULL;
+        CHECK_OK(sn_task_generate(g[i].name, 5, 600, 150, 400, &tr4, &te4, &ho4, &err), &err);
+        if (ho && ho4) {
+            CHECK_EQ_INT(ho4->n, 400);
+            CHECK_MSG(same_task(tr, tr4) && same_task(te, te4), "%s: --val changed train or test", g[i].name);
+            int prefix = 1;
+            for (int k = 0; k < ho->n; k++)
+                prefix &= !strcmp(ho->ex[k].prompt, ho4->ex[k].prompt) &&
+                          !strcmp(ho->ex[k].completion, ho4->ex[k].completion);
+            CHECK_MSG(prefix, "%s: the larger validation split does not begin with the smaller", g[i].name);
+            CHECK_MSG(!shares_prompt(tr4, ho4), "%s: the larger validation split meets train", g[i].name);
+            if (!g[i].memorised) CHECK_MSG(!shares_prompt(te4, ho4), "%s: the larger validation split meets test", g[i].name);
+        }
+        sn_task_free(tr4), sn_task_free(te4), sn_task_free(ho4);
         /* no duplicate prompt inside a split */
         sn_task *dup = tr;
         int dups = 0;
@@ -278,7 +294,7 @@ static void test_generators(void) {
     }
     /* at the default size every one of the 100 sums of two digits is in the training split */
     sn_task *a = NULL, *b = NULL;
-    CHECK_OK(sn_task_generate("add", 1, 0, 0, &a, &b, NULL, &err), &err);
+    CHECK_OK(sn_task_generate("add", 1, 0, 0, 0, &a, &b, NULL, &err), &err);
     if (a) {
         int seen[100] = {0}, n_seen = 0;
         for (int k = 0; k < a->n; k++) {
@@ -289,9 +305,9 @@ static void test_generators(void) {
     }
     sn_task_free(a);
     sn_task_free(b);
-    CHECK_FAILS(sn_task_generate("nope", 1, 10, 10, &a, &b, NULL, &err), &err, SN_EINVAL);
+    CHECK_FAILS(sn_task_generate("nope", 1, 10, 10, 0, &a, &b, NULL, &err), &err, SN_EINVAL);
     /* more people than there are names (64 first x 64 last) */
-    CHECK_FAILS(sn_task_generate("pii", 1, 5000, 1, &a, &b, NULL, &err), &err, SN_ERANGE);
+    CHECK_FAILS(sn_task_generate("pii", 1, 5000, 1, 0, &a, &b, NULL, &err), &err, SN_ERANGE);
 }
 
 static void test_cli(void) {
@@ -316,6 +332,19 @@ static void test_cli(void) {
     rc = sn_test_cli(&out, "tasks check '%s'", bad);
     CHECK_EQ_INT(rc, 1);
     CHECK_STR_CONTAINS(out, "bad.jsonl:3:");
+    free(out);
+    /* --val sizes the validation split alone */
+    rc = sn_test_cli(&out, "tasks gen -o '%s/v' --seed 3 --train 50 --test 20 --val 35 add", dir);
+    CHECK_EQ_INT(rc, 0);
+    free(out);
+    rc = sn_test_cli(&out, "tasks check '%s/v/add-test.jsonl' '%s/v/add-val.jsonl'", dir, dir);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_STR_CONTAINS(out, "add-test.jsonl: 20 examples");
+    CHECK_STR_CONTAINS(out, "add-val.jsonl: 35 examples");
+    free(out);
+    rc = sn_test_cli(&out, "tasks gen -o '%s/v' --val 0 add", dir);
+    CHECK_EQ_INT(rc, 2);
+    CHECK_STR_CONTAINS(out, "--val");
     free(out);
     rc = sn_test_cli(&out, "tasks gen nope");
     CHECK_EQ_INT(rc, 2);

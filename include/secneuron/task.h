@@ -73,13 +73,15 @@ const sn_task_gen_info *sn_task_generator(const char *name);
 /* Generate a task's splits from a seed. For the generalisation tasks:
  * train and test are disjoint sets of prompts (n_train and n_test examples;
  * 0 picks the default size), and heldout (may be NULL) a validation split
- * of n_test prompts in neither, drawn like test: for choosing what to
- * protect without looking at test or at what the model was trained on.
- * For a memorised task (pii): train is the directory of n_train people,
- * test the same records, and heldout n_test people who are in no split,
- * for membership inference. Asking for heldout changes no other split. */
-int sn_task_generate(const char *name, uint64_t seed, int n_train, int n_test, sn_task **train, sn_task **test,
-                     sn_task **heldout, sn_err *err);
+ * of n_val prompts in neither (0: as many as test), drawn like test: for
+ * choosing what to protect without looking at test or at what the model
+ * was trained on. For a memorised task (pii): train is the directory of
+ * n_train people, test the same records, and heldout n_val people who are
+ * in no split, for membership inference. Heldout is drawn last: asking for
+ * it, or for more of it, changes no other split, and a larger heldout
+ * begins with the smaller one. */
+int sn_task_generate(const char *name, uint64_t seed, int n_train, int n_test, int n_val, sn_task **train,
+                     sn_task **test, sn_task **heldout, sn_err *err);
 
 /* ---- evaluation ---------------------------------------------------------- */
 

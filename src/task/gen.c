@@ -322,15 +322,16 @@ static int draw(const gen_def *d, gen_ctx *g, strset *seen, sn_task *t, int want
     return 0;
 }
 
-int sn_task_generate(const char *name, uint64_t seed, int n_train, int n_test, sn_task **train, sn_task **test,
-                     sn_task **heldout, sn_err *err) {
+int sn_task_generate(const char *name, uint64_t seed, int n_train, int n_test, int n_val, sn_task **train,
+                     sn_task **test, sn_task **heldout, sn_err *err) {
     const gen_def *d = NULL;
     for (int i = 0; i < N_GENS; i++)
         if (!strcmp(gens[i].info.name, name)) d = &gens[i];
     if (!d) return sn_fail(err, SN_EINVAL, "no task generator '%s' (see `secneuron tasks list`)", name);
     if (n_train <= 0) n_train = d->info.default_train;
     if (n_test <= 0) n_test = d->info.default_test;
-    if (n_train > 10000000 || n_test > 10000000)
+    if (n_val <= 0) n_val = n_test;
+    if (n_train > 10000000 || n_test > 10000000 || n_val > 10000000)
         return sn_fail(err, SN_ERANGE, "%s: at most 10000000 examples per split", name);
     gen_ctx g;
     rng_seed(&g.rng, seed, name);
@@ -361,7 +362,7 @@ int sn_task_generate(const char *name, uint64_t seed, int n_train, int n_test, s
         for (int i = 0; i < tr->n; i++)
             if (sn_task_add(te, tr->ex[i].prompt, tr->ex[i].completion, err)) goto done;
         snprintf(nm, sizeof nm, "%s-heldout", name);
-        if (sn_task_new(&ho, nm, err) || draw(d, &g, &seen, ho, n_test, NULL, err)) goto done;
+        if (sn_task_new(&ho, nm, err) || draw(d, &g, &seen, ho, n_val, NULL, err)) goto done;
     } else {
         snprintf(nm, sizeof nm, "%s-test", name);
         if (sn_task_new(&te, nm, err) || draw(d, &g, &seen, te, n_test, d->test_ok, err)) goto done;
@@ -370,7 +371,7 @@ int sn_task_generate(const char *name, uint64_t seed, int n_train, int n_test, s
         /* Validation: drawn after train from the same stream (so train and
          * test are the same whether or not it is asked for), like test. */
         snprintf(nm, sizeof nm, "%s-val", name);
-        if (heldout && (sn_task_new(&ho, nm, err) || draw(d, &g, &seen, ho, n_test, d->test_ok, err))) goto done;
+        if (heldout && (sn_task_new(&ho, nm, err) || draw(d, &g, &seen, ho, n_val, d->test_ok, err))) goto done;
     }
     *train = tr;
     *test = te;
