@@ -40,14 +40,20 @@ static void usage(FILE *fp) {
             "  --layer-budget F       most of a layer's units of one kind per task (default 0.6)\n"
             "  --tolerance F          validation accuracy other tasks may lose (default 0)\n"
             "  --others-loss NATS     how much other tasks' validation loss may rise (default 0.02)\n"
-            "  --confirm-tolerance F  accuracy other tasks may lose on the whole validation set, checked\n"
-            "                         once per task at the end (default 0.004)\n"
+            "  --confirm-tolerance F  accuracy other tasks may lose on the confirmation sample, checked\n"
+            "                         after each round and at the end (default 0.004)\n"
             "  --target F             validation accuracy a denied task must fall to (default 0.03)\n"
             "  --base                 add a base group (units every task needs) any licence opens\n"
             "  --require ATTR         AND every policy with ATTR, e.g. tier:pro\n"
             "  --prefix P             task attribute prefix (default task:)\n"
-            "  --val-examples N       validation examples per task that the others must keep (default 128)\n"
+            "  --val-examples N       each check's examples per other task, a part of the confirmation\n"
+            "                         sample (default 128)\n"
             "  --deny-examples N      validation examples on which a denied task must fail (default 512)\n"
+            "  --confirm-examples N   validation examples per task the others are confirmed on; the\n"
+            "                         checks rotate over parts of them (default 512)\n"
+            "  --fragile-examples N   each check first measures each other task's N most fragile of\n"
+            "                         them (those it still does that the mask so far leaves it least\n"
+            "                         sure of): a tighter promise, a weaker denial (default 0: not)\n"
             "  --select gates|measure how units are found (default gates)\n"
             "  --gate-steps N         gate optimisation steps per round (default 160)\n"
             "  --gate-keep W          weight of keeping the other tasks (default 60)\n"
@@ -120,7 +126,8 @@ static int run(int argc, char **argv) {
         {"base", no_argument, 0, 'B'},             {"require", required_argument, 0, 'r'},
         {"prefix", required_argument, 0, 'X'},     {"val-examples", required_argument, 0, 'v'},
         {"deny-examples", required_argument, 0, 'D'}, {"others-loss", required_argument, 0, 'l'},
-        {"confirm-tolerance", required_argument, 0, 'C'},
+        {"confirm-tolerance", required_argument, 0, 'C'}, {"confirm-examples", required_argument, 0, 'c'},
+        {"fragile-examples", required_argument, 0, 'y'},
         {"target", required_argument, 0, 'G'},
         {"simulate", no_argument, 0, 'S'},         {"sim-examples", required_argument, 0, 's'},
         {"tokenizer", required_argument, 0, 'z'},  {"threads", required_argument, 0, 't'},
@@ -161,6 +168,8 @@ static int run(int argc, char **argv) {
         case 'X': so.attr_prefix = optarg; break;
         case 'v': so.val_examples = atoi(optarg); break;
         case 'D': so.deny_examples = atoi(optarg); break;
+        case 'c': so.confirm_examples = atoi(optarg); break;
+        case 'y': so.fragile_examples = atoi(optarg); break;
         case 'l': so.others_loss = atof(optarg); break;
         case 'C': so.confirm_tolerance = atof(optarg); break;
         case 'G': so.target = atof(optarg); break;
@@ -190,6 +199,7 @@ static int run(int argc, char **argv) {
     if (!(so.budget > 0 && so.budget <= 1) || !(so.layer_budget > 0 && so.layer_budget <= 1) ||
         !(so.tolerance >= 0) || !(so.others_loss >= 0) || !(so.confirm_tolerance >= 0) ||
         !(so.target >= 0 && so.target < 1) || threads <= 0 || so.val_examples <= 0 || so.deny_examples <= 0 ||
+        so.confirm_examples <= 0 || so.fragile_examples < 0 ||
         so.gate_steps <= 0 || !(so.gate_keep >= 0) || so.gate_rounds <= 0 || so.gate_pool < 0)
         return cli_usage_error("plan", "budgets must be in (0, 1], tolerances and --others-loss >= 0, --target in "
                                        "[0, 1), threads, examples, gate steps and rounds > 0, gate keep >= 0, "

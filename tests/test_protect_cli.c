@@ -167,6 +167,8 @@ int main(void) {
         {"--others-loss -0.1", "--others-loss >= 0"},
         {"--confirm-tolerance -1", "tolerances"},
         {"--deny-examples 0", "examples"},
+        {"--confirm-examples 0", "examples"},
+        {"--fragile-examples -1", "examples"},
         {"--gate-pool -1", "gate pool >= 0"},
     };
     const char *story_task = sn_test_tmp("story.jsonl");

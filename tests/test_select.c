@@ -143,7 +143,9 @@ int main(void) {
      * last character is changed (not the argmax: p <= 1/2) is >= ln 2. */
     {
         double *doubt = malloc((size_t)tg->n * sizeof *doubt);
-        CHECK_OK(sn_evalset_doubt(nn, es, 0, doubt, &err), &err);
+        uint8_t *right = malloc((size_t)tg->n);
+        memset(right, 7, (size_t)tg->n);
+        CHECK_OK(sn_evalset_doubt(nn, es, 0, doubt, right, &err), &err);
         for (int i = 0; i < tg->n; i++) {
             sn_task *one = NULL, *bad = NULL;
             sn_evalset *e1 = NULL;
@@ -159,8 +161,11 @@ int main(void) {
             CHECK_OK(sn_evalset_add(e1, "bad", bad, 0, &err), &err);
             sn_measure m1[2];
             double d_bad = 0;
+            uint8_t r_bad = 7;
             CHECK_OK(sn_evalset_measure(nn, e1, 0, m1, &err), &err);
-            CHECK_OK(sn_evalset_doubt(nn, e1, 1, &d_bad, &err), &err);
+            CHECK_OK(sn_evalset_doubt(nn, e1, 1, &d_bad, &r_bad, &err), &err);
+            CHECK_EQ_INT(right[i], 1); /* every example is done (above) */
+            CHECK_EQ_INT(r_bad, 0);
             CHECK_MSG(doubt[i] >= m1[0].loss - 1e-9 && doubt[i] <= m1[0].loss * (double)m1[0].tokens + 1e-9,
                       "example %d: doubt %g, mean loss %g over %llu tokens", i, doubt[i], m1[0].loss,
                       (unsigned long long)m1[0].tokens);
@@ -171,7 +176,36 @@ int main(void) {
             free(c);
         }
         free(doubt);
-        CHECK(sn_evalset_doubt(nn, es, 2, &(double){0}, &err) != 0); /* no such task */
+        free(right);
+        CHECK(sn_evalset_doubt(nn, es, 2, &(double){0}, NULL, &err) != 0); /* no such task */
+    }
+    /* Examples picked from a sample measure as they did there: all of
+     * girl's in reverse order (the same count right and mean loss), boy's
+     * none (an empty task keeps the task indices); bad indices fail. */
+    {
+        sn_evalset *pk = NULL;
+        int *idx = malloc((size_t)tg->n * sizeof *idx);
+        for (int i = 0; i < tg->n; i++) idx[i] = tg->n - 1 - i;
+        CHECK_OK(sn_evalset_new(&pk, tok, sn_nn_n_ctx(nn), &err), &err);
+        CHECK_OK(sn_evalset_add_picked(pk, es, 0, idx, tg->n, &err), &err);
+        CHECK_OK(sn_evalset_add_picked(pk, es, 1, idx, 0, &err), &err);
+        sn_measure mp[2];
+        CHECK_OK(sn_evalset_measure(nn, pk, 0, mp, &err), &err);
+        CHECK_EQ_INT(mp[0].n, ms[0].n);
+        CHECK_EQ_INT(mp[0].correct, ms[0].correct);
+        /* (batched differently: float rounding differs) */
+        CHECK_MSG(fabs(mp[0].loss - ms[0].loss) <= 1e-4 * (1e-3 + ms[0].loss), "picked loss %.9g, sample %.9g",
+                  mp[0].loss, ms[0].loss);
+        CHECK_EQ_INT(mp[1].n, 0);
+        CHECK_EQ_INT(pk->tasks[0].ex[0].src, es->tasks[0].ex[tg->n - 1].src);
+        int bad_idx[2] = {0, tg->n};
+        CHECK_FAILS(sn_evalset_add_picked(pk, es, 0, bad_idx, 2, &err), &err, SN_EINVAL);
+        bad_idx[1] = -1;
+        CHECK_FAILS(sn_evalset_add_picked(pk, es, 0, bad_idx, 2, &err), &err, SN_EINVAL);
+        CHECK_FAILS(sn_evalset_add_picked(pk, es, 2, idx, 1, &err), &err, SN_EINVAL);
+        CHECK_EQ_INT(pk->n_tasks, 2); /* nothing half-added */
+        sn_evalset_free(pk);
+        free(idx);
     }
     /* ... also with units masked (a different answer, the same agreement) */
     for (int j = 0; j < 172; j += 2) sn_nn_mask_set(nn, SN_UNIT_FFN, 4, j, 1, &err);
@@ -188,6 +222,7 @@ int main(void) {
     sn_select_opts_init(&so);
     so.val_examples = 12;
     so.deny_examples = 24;
+    so.confirm_examples = 24;
     so.val_all_below = 0;
     so.ablate_examples = 3;
     so.budget = 0.3;
@@ -195,6 +230,15 @@ int main(void) {
     so.gates = 0; /* the measured method here; gates: test_select_gates.c */
     so.require = "tier:pro";
     sn_plan *plan = NULL;
+    {
+        sn_select_opts zero = so; /* a sample of nothing is an error, not a division by zero */
+        zero.confirm_examples = 0;
+        CHECK_FAILS(sn_plan_select(&plan, nn, tok, names, tasks, 2, protect, 1, &zero, NULL, &err), &err, SN_EINVAL);
+        zero = so;
+        zero.val_examples = -1;
+        CHECK_FAILS(sn_plan_select(&plan, nn, tok, names, tasks, 2, protect, 1, &zero, NULL, &err), &err, SN_EINVAL);
+        CHECK(plan == NULL);
+    }
     CHECK_OK(sn_plan_select(&plan, nn, tok, names, tasks, 2, protect, 1, &so, NULL, &err), &err);
     if (plan) {
         CHECK_EQ_INT(plan->n_tasks, 2);
@@ -202,6 +246,9 @@ int main(void) {
         cJSON *rep = cJSON_Parse(plan->extra_json);
         cJSON *sel = cJSON_GetArrayItem(cJSON_GetObjectItem(rep, "selection"), 0);
         CHECK(sel != NULL);
+        cJSON *bl = cJSON_GetArrayItem(cJSON_GetObjectItem(rep, "baseline"), 1);
+        CHECK(bl && cJSON_GetObjectItem(bl, "confirm_examples") &&
+              cJSON_GetObjectItem(bl, "confirm_examples")->valueint == 24);
         if (plan->n_groups == 1 && sel) {
             const sn_plan_group *g = &plan->groups[0];
             CHECK(!strcmp(g->name, "girl"));
@@ -215,8 +262,8 @@ int main(void) {
             CHECK_OK(sn_evalset_new(&val, tok, sn_nn_n_ctx(nn), &err), &err);
             CHECK_OK(sn_evalset_add(val, "girl", tg, 24, &err), &err);
             CHECK_OK(sn_evalset_add(val, "boy", tb, 12, &err), &err);
-            /* and the other task on all 24 of the denied task's sample
-             * size: confirmed at the end (it may lose floor(0.004 * 24) = 0) */
+            /* and the other task on its confirmation sample (24 spread
+             * over it): it may lose floor(0.004 * 24) = 0 of them */
             sn_evalset *whole = NULL;
             sn_measure mw[1], mw0[1];
             CHECK_OK(sn_evalset_new(&whole, tok, sn_nn_n_ctx(nn), &err), &err);

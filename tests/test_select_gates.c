@@ -65,6 +65,7 @@ int main(void) {
     sn_select_opts so;
     sn_select_opts_init(&so);
     so.val_examples = 16;
+    so.fragile_examples = SANITIZED ? 8 : 32; /* the checks' fragile examples too */
     so.gate_steps = SANITIZED ? 20 : 160;
     so.gate_rounds = 1;
     so.gate_pool = SANITIZED ? 16 : 256;

@@ -31,8 +31,13 @@ typedef struct sn_select_opts {
     int rerank_every;     /* re-ablate the leading candidates after this many steps (4)   */
     int rerank_width;     /* ... this many steps' worth of them (6)                        */
     double beta;          /* weight of other tasks' loss in the ranking (1.0)              */
-    int val_examples;     /* validation examples per task the others must keep (128)      */
+    int val_examples;     /* each check's examples per other task: a part this big of the
+                           * confirmation sample (128)                                     */
     int deny_examples;    /* ... on which the denied task must fall to the target (512)   */
+    int confirm_examples; /* ... on which the others are confirmed, and whose parts the
+                           * checks rotate over (512)                                      */
+    int fragile_examples; /* each check first measures each other task's this many most
+                           * fragile examples of the confirmation sample (0: not)          */
     int val_all_below;    /* tasks with at most this many examples use all of them (256)  */
     int ablate_examples;  /* examples per task for single-unit ablation (16)              */
     int base;             /* add a base group of units every task needs, any licence opens */

@@ -122,9 +122,10 @@ int sn_evalset_measure(sn_nn *nn, const sn_evalset *es, int max_per_task, sn_mea
 static int in_set(uint64_t tasks, int t) { return t >= 64 ? tasks == ~0ull : (int)(tasks >> t & 1); }
 
 /* The pass behind both: with `doubt`, also each example's largest token
- * loss (doubt[t][i]), how close it is to being got wrong. */
+ * loss (doubt[t][i]), how close it is to being got wrong, and with `right`
+ * whether it is done (right[t][i]). */
 static int measure_pass(sn_nn *nn, const sn_evalset *es, int max_per_task, uint64_t tasks, sn_measure *res,
-                        double *const *doubt, sn_err *err) {
+                        double *const *doubt, uint8_t *const *right, sn_err *err) {
     int n_seq = sn_nn_n_seq(nn), V = sn_nn_n_vocab(nn), rc = -1;
     int max_rows = 0;
     for (int t = 0; t < es->n_tasks; t++)
@@ -188,6 +189,7 @@ static int measure_pass(sn_nn *nn, const sn_evalset *es, int max_per_task, uint6
                 }
             }
             if (doubt && doubt[who_t[k]]) doubt[who_t[k]][who_i[k]] = worst;
+            if (right && right[who_t[k]]) right[who_t[k]][who_i[k]] = (uint8_t)ok;
             sn_measure *m = &res[who_t[k]];
             m->n++;
             m->correct += ok;
@@ -210,21 +212,54 @@ done:
 
 int sn_evalset_measure_tasks(sn_nn *nn, const sn_evalset *es, int max_per_task, uint64_t tasks, sn_measure *res,
                              sn_err *err) {
-    return measure_pass(nn, es, max_per_task, tasks, res, NULL, err);
+    return measure_pass(nn, es, max_per_task, tasks, res, NULL, NULL, err);
 }
 
-int sn_evalset_doubt(sn_nn *nn, const sn_evalset *es, int t, double *doubt, sn_err *err) {
+int sn_evalset_doubt(sn_nn *nn, const sn_evalset *es, int t, double *doubt, uint8_t *right, sn_err *err) {
     if (t < 0 || t >= es->n_tasks || t >= 64) return sn_fail(err, SN_EINVAL, "no task %d in the sample", t);
     sn_measure *res = calloc((size_t)es->n_tasks, sizeof *res);
     double **d = calloc((size_t)es->n_tasks, sizeof *d);
+    uint8_t **r = calloc((size_t)es->n_tasks, sizeof *r);
     int rc = -1;
-    if (!res || !d)
+    if (!res || !d || !r)
         sn_fail(err, SN_ENOMEM, "out of memory");
     else {
         d[t] = doubt;
-        rc = measure_pass(nn, es, 0, 1ull << t, res, d, err);
+        r[t] = right;
+        rc = measure_pass(nn, es, 0, 1ull << t, res, d, r, err);
     }
     free(res);
     free(d);
+    free(r);
     return rc;
+}
+
+int sn_evalset_add_picked(sn_evalset *dst, const sn_evalset *src, int t, const int *idx, int n, sn_err *err) {
+    if (t < 0 || t >= src->n_tasks) return sn_fail(err, SN_EINVAL, "no task %d in the sample", t);
+    const sn_eval_task *from = &src->tasks[t];
+    for (int k = 0; k < n; k++)
+        if (idx[k] < 0 || idx[k] >= from->n)
+            return sn_fail(err, SN_EINVAL, "example %d of task %s: it has %d", idx[k], from->name, from->n);
+    if (dst->n_ctx < src->n_ctx) return sn_fail(err, SN_EINVAL, "the samples' contexts differ");
+    sn_eval_task *t2 = realloc(dst->tasks, (size_t)(dst->n_tasks + 1) * sizeof *t2);
+    if (!t2) return sn_fail(err, SN_ENOMEM, "out of memory");
+    dst->tasks = t2;
+    sn_eval_task *et = &dst->tasks[dst->n_tasks];
+    memset(et, 0, sizeof *et);
+    et->name = strdup(from->name);
+    et->ex = calloc((size_t)n + 1, sizeof *et->ex);
+    if (!et->name || !et->ex) {
+        free(et->name);
+        free(et->ex);
+        return sn_fail(err, SN_ENOMEM, "out of memory");
+    }
+    dst->n_tasks++; /* from here on freed with dst */
+    for (int k = 0; k < n; k++) {
+        const sn_eval_ex *x = &from->ex[idx[k]];
+        int32_t *ids = malloc((size_t)x->n * sizeof *ids);
+        if (!ids) return sn_fail(err, SN_ENOMEM, "out of memory");
+        memcpy(ids, x->ids, (size_t)x->n * sizeof *ids);
+        et->ex[et->n++] = (sn_eval_ex){ids, x->n, x->n_prompt, x->src};
+    }
+    return 0;
 }

@@ -55,7 +55,12 @@ int sn_evalset_measure_tasks(struct sn_nn *nn, const sn_evalset *es, int max_per
                              sn_measure *res, sn_err *err);
 /* Each example of task t, with the engine's current masks: its largest
  * token loss (-log p of the completion token the model is least sure of),
- * into doubt[0 .. es->tasks[t].n). The examples a mask breaks first. */
-int sn_evalset_doubt(struct sn_nn *nn, const sn_evalset *es, int t, double *doubt, sn_err *err);
+ * into doubt[0 .. es->tasks[t].n), and (right not NULL) whether the model
+ * does it exactly, into right[...]. The examples a mask breaks first. */
+int sn_evalset_doubt(struct sn_nn *nn, const sn_evalset *es, int t, double *doubt, uint8_t *right, sn_err *err);
+/* Append to dst a task named as src's task t, holding copies of its
+ * examples idx[0..n) (n may be 0: an empty task keeps dst's task indices
+ * those of src). */
+int sn_evalset_add_picked(sn_evalset *dst, const sn_evalset *src, int t, const int *idx, int n, sn_err *err);
 
 #endif
