@@ -29,6 +29,11 @@ int cli_fail(const char *cmd, const sn_err *err);
 /* Print a usage error and return SN_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* An option's value, all of it: a whole number (in int's range) or a
+ * finite number. 0, or (after printing a usage error naming `opt`)
+ * SN_EXIT_USAGE: atoi and atof read "12x" as 12 and "x" as 0. */
+int cli_opt_int(const char *cmd, const char *opt, const char *s, int *out);
+int cli_opt_num(const char *cmd, const char *opt, const char *s, double *out);
 /* In --json mode, failures are printed as {"error":...,"code":...} on stdout. */
 int cli_fail_json(const char *cmd, const sn_err *err);
 

@@ -42,7 +42,10 @@ static int run(int argc, char **argv) {
         case 'k': key_path = optarg; break;
         case 'o': out = optarg; break;
         case 'K': dopt.keep_encrypted = 1; break;
-        case 't': dopt.n_threads = atoi(optarg); if (dopt.n_threads <= 0) return cli_usage_error("decrypt", "threads must be positive"); break;
+        case 't':
+            if ((c = cli_opt_int("decrypt", "--threads", optarg, &dopt.n_threads))) return c;
+            if (dopt.n_threads <= 0) return cli_usage_error("decrypt", "threads must be positive");
+            break;
         case 'j': json = 1; break;
         case 'h': usage(stdout); return SN_EXIT_OK;
         default: return cli_usage_error("decrypt", "unknown option");

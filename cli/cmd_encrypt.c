@@ -42,7 +42,10 @@ static int run(int argc, char **argv) {
         case 'p': plan_path = optarg; break;
         case 'k': mpk_path = optarg; break;
         case 'o': out = optarg; break;
-        case 't': eo.n_threads = atoi(optarg); if (eo.n_threads <= 0) return cli_usage_error("encrypt", "threads must be positive"); break;
+        case 't':
+            if ((c = cli_opt_int("encrypt", "--threads", optarg, &eo.n_threads))) return c;
+            if (eo.n_threads <= 0) return cli_usage_error("encrypt", "threads must be positive");
+            break;
         case 'w': eo.window = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'j': json = 1; break;
         case 'h': usage(stdout); return SN_EXIT_OK;

@@ -160,23 +160,47 @@ static int run(int argc, char **argv) {
             break;
         case 'p': protect_arg = optarg; break;
         case 'P': profile_path = optarg; break;
-        case 'b': so.budget = atof(optarg); break;
-        case 'L': so.layer_budget = atof(optarg); break;
-        case 'O': so.tolerance = atof(optarg); break;
+        case 'b':
+            if ((c = cli_opt_num("plan", "--budget", optarg, &so.budget))) return c;
+            break;
+        case 'L':
+            if ((c = cli_opt_num("plan", "--layer-budget", optarg, &so.layer_budget))) return c;
+            break;
+        case 'O':
+            if ((c = cli_opt_num("plan", "--tolerance", optarg, &so.tolerance))) return c;
+            break;
         case 'B': so.base = 1; break;
         case 'r': so.require = optarg; break;
         case 'X': so.attr_prefix = optarg; break;
-        case 'v': so.val_examples = atoi(optarg); break;
-        case 'D': so.deny_examples = atoi(optarg); break;
-        case 'c': so.confirm_examples = atoi(optarg); break;
-        case 'y': so.fragile_examples = atoi(optarg); break;
-        case 'l': so.others_loss = atof(optarg); break;
-        case 'C': so.confirm_tolerance = atof(optarg); break;
-        case 'G': so.target = atof(optarg); break;
+        case 'v':
+            if ((c = cli_opt_int("plan", "--val-examples", optarg, &so.val_examples))) return c;
+            break;
+        case 'D':
+            if ((c = cli_opt_int("plan", "--deny-examples", optarg, &so.deny_examples))) return c;
+            break;
+        case 'c':
+            if ((c = cli_opt_int("plan", "--confirm-examples", optarg, &so.confirm_examples))) return c;
+            break;
+        case 'y':
+            if ((c = cli_opt_int("plan", "--fragile-examples", optarg, &so.fragile_examples))) return c;
+            break;
+        case 'l':
+            if ((c = cli_opt_num("plan", "--others-loss", optarg, &so.others_loss))) return c;
+            break;
+        case 'C':
+            if ((c = cli_opt_num("plan", "--confirm-tolerance", optarg, &so.confirm_tolerance))) return c;
+            break;
+        case 'G':
+            if ((c = cli_opt_num("plan", "--target", optarg, &so.target))) return c;
+            break;
         case 'S': simulate = 1; break;
-        case 's': sim_examples = atoi(optarg); break;
+        case 's':
+            if ((c = cli_opt_int("plan", "--sim-examples", optarg, &sim_examples))) return c;
+            break;
         case 'z': tokpath = optarg; break;
-        case 't': threads = atoi(optarg); break;
+        case 't':
+            if ((c = cli_opt_int("plan", "--threads", optarg, &threads))) return c;
+            break;
         case 'o': out = optarg; break;
         case 'F': from = optarg; protect_arg = protect_arg ? protect_arg : "all"; break;
         case 'j': json = 1; break;
@@ -185,10 +209,18 @@ static int run(int argc, char **argv) {
             else if (!strcmp(optarg, "measure")) so.gates = 0;
             else return cli_usage_error("plan", "--select is gates or measure");
             break;
-        case 'g': so.gate_steps = atoi(optarg); break;
-        case 'k': so.gate_keep = atof(optarg); break;
-        case 'R': so.gate_rounds = atoi(optarg); break;
-        case 'f': so.gate_pool = atoi(optarg); break;
+        case 'g':
+            if ((c = cli_opt_int("plan", "--gate-steps", optarg, &so.gate_steps))) return c;
+            break;
+        case 'k':
+            if ((c = cli_opt_num("plan", "--gate-keep", optarg, &so.gate_keep))) return c;
+            break;
+        case 'R':
+            if ((c = cli_opt_int("plan", "--gate-rounds", optarg, &so.gate_rounds))) return c;
+            break;
+        case 'f':
+            if ((c = cli_opt_int("plan", "--gate-pool", optarg, &so.gate_pool))) return c;
+            break;
         case 'h': usage(stdout); return SN_EXIT_OK;
         default: return cli_usage_error("plan", "unknown option");
         }

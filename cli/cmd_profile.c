@@ -61,9 +61,14 @@ static int run(int argc, char **argv) {
             specs[n_specs++] = optarg;
             break;
         case 'o': out = optarg; break;
-        case 'x': max_ex = atoi(optarg); break;
+        case 'x':
+            if ((c = cli_opt_int("profile", "--max-examples", optarg, &max_ex))) return c;
+            break;
         case 'z': tokpath = optarg; break;
-        case 't': threads = atoi(optarg); if (threads <= 0) return cli_usage_error("profile", "threads must be positive"); break;
+        case 't':
+            if ((c = cli_opt_int("profile", "--threads", optarg, &threads))) return c;
+            if (threads <= 0) return cli_usage_error("profile", "threads must be positive");
+            break;
         case 'j': json = 1; break;
         case 'h': usage(stdout); return SN_EXIT_OK;
         default: return cli_usage_error("profile", "unknown option");

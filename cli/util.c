@@ -2,8 +2,12 @@
  * util.c: error printing, progress bars and small formatting helpers for
  * the subcommands.
  */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +39,25 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) {
     va_end(ap);
     fprintf(stderr, "\n(see: secneuron %s --help)\n", cmd);
     return SN_EXIT_USAGE;
+}
+
+int cli_opt_int(const char *cmd, const char *opt, const char *s, int *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno || v < INT_MIN || v > INT_MAX)
+        return cli_usage_error(cmd, "%s: not a whole number: '%s'", opt, s);
+    *out = (int)v;
+    return 0;
+}
+
+int cli_opt_num(const char *cmd, const char *opt, const char *s, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(v)) return cli_usage_error(cmd, "%s: not a number: '%s'", opt, s);
+    *out = v;
+    return 0;
 }
 
 /* ---- progress bar ---------------------------------------------------- */

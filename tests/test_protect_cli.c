@@ -169,6 +169,9 @@ int main(void) {
         {"--deny-examples 0", "examples"},
         {"--confirm-examples 0", "examples"},
         {"--fragile-examples -1", "examples"},
+        {"--gate-steps 12x", "--gate-steps: not a whole number: '12x'"},
+        {"--budget half", "--budget: not a number: 'half'"},
+        {"--threads 99999999999", "--threads: not a whole number"},
         {"--gate-pool -1", "gate pool >= 0"},
     };
     const char *story_task = sn_test_tmp("story.jsonl");
