@@ -203,6 +203,7 @@ int main(void) {
         bad_idx[1] = -1;
         CHECK_FAILS(sn_evalset_add_picked(pk, es, 0, bad_idx, 2, &err), &err, SN_EINVAL);
         CHECK_FAILS(sn_evalset_add_picked(pk, es, 2, idx, 1, &err), &err, SN_EINVAL);
+        CHECK_FAILS(sn_evalset_add_picked(pk, es, 0, idx, -1, &err), &err, SN_EINVAL);
         CHECK_EQ_INT(pk->n_tasks, 2); /* nothing half-added */
         sn_evalset_free(pk);
         free(idx);

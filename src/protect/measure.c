@@ -236,6 +236,7 @@ int sn_evalset_doubt(sn_nn *nn, const sn_evalset *es, int t, double *doubt, uint
 
 int sn_evalset_add_picked(sn_evalset *dst, const sn_evalset *src, int t, const int *idx, int n, sn_err *err) {
     if (t < 0 || t >= src->n_tasks) return sn_fail(err, SN_EINVAL, "no task %d in the sample", t);
+    if (n < 0) return sn_fail(err, SN_EINVAL, "%d examples", n);
     const sn_eval_task *from = &src->tasks[t];
     for (int k = 0; k < n; k++)
         if (idx[k] < 0 || idx[k] >= from->n)
