@@ -57,6 +57,28 @@ int sn_evalset_new(sn_evalset **out, const sn_tokenizer *tok, int n_ctx, sn_err 
     return 0;
 }
 
+/* Append an empty task named `name` with room for `cap` examples. */
+static sn_eval_task *new_task(sn_evalset *es, const char *name, int cap, sn_err *err) {
+    sn_eval_task *t2 = realloc(es->tasks, (size_t)(es->n_tasks + 1) * sizeof *t2);
+    if (!t2) {
+        sn_fail(err, SN_ENOMEM, "out of memory");
+        return NULL;
+    }
+    es->tasks = t2;
+    sn_eval_task *et = &es->tasks[es->n_tasks];
+    memset(et, 0, sizeof *et);
+    et->name = strdup(name);
+    et->ex = calloc((size_t)cap + 1, sizeof *et->ex);
+    if (!et->name || !et->ex) {
+        free(et->name);
+        free(et->ex);
+        sn_fail(err, SN_ENOMEM, "out of memory");
+        return NULL;
+    }
+    es->n_tasks++; /* from here on freed with es */
+    return et;
+}
+
 int sn_evalset_add(sn_evalset *es, const char *name, const sn_task *task, int max_examples, sn_err *err) {
     return sn_evalset_add_part(es, name, task, max_examples, 0, 1, err);
 }
@@ -64,20 +86,9 @@ int sn_evalset_add(sn_evalset *es, const char *name, const sn_task *task, int ma
 int sn_evalset_add_part(sn_evalset *es, const char *name, const sn_task *task, int max_examples, int part, int parts,
                         sn_err *err) {
     if (parts < 1 || part < 0 || part >= parts) return sn_fail(err, SN_EINVAL, "part %d of %d", part, parts);
-    sn_eval_task *t2 = realloc(es->tasks, (size_t)(es->n_tasks + 1) * sizeof *t2);
-    if (!t2) return sn_fail(err, SN_ENOMEM, "out of memory");
-    es->tasks = t2;
-    sn_eval_task *et = &es->tasks[es->n_tasks];
-    memset(et, 0, sizeof *et);
     int n = max_examples > 0 && max_examples < task->n ? max_examples : task->n;
-    et->name = strdup(name);
-    et->ex = calloc((size_t)(n / parts + 1), sizeof *et->ex);
-    if (!et->name || !et->ex) {
-        free(et->name);
-        free(et->ex);
-        return sn_fail(err, SN_ENOMEM, "out of memory");
-    }
-    es->n_tasks++;
+    sn_eval_task *et = new_task(es, name, n / parts, err);
+    if (!et) return -1;
     /* Examples spread over the whole file, not just its head. */
     for (int i = part; i < n; i += parts) {
         int src = (int)((int64_t)i * task->n / n);
@@ -242,19 +253,8 @@ int sn_evalset_add_picked(sn_evalset *dst, const sn_evalset *src, int t, const i
         if (idx[k] < 0 || idx[k] >= from->n)
             return sn_fail(err, SN_EINVAL, "example %d of task %s: it has %d", idx[k], from->name, from->n);
     if (dst->n_ctx < src->n_ctx) return sn_fail(err, SN_EINVAL, "the samples' contexts differ");
-    sn_eval_task *t2 = realloc(dst->tasks, (size_t)(dst->n_tasks + 1) * sizeof *t2);
-    if (!t2) return sn_fail(err, SN_ENOMEM, "out of memory");
-    dst->tasks = t2;
-    sn_eval_task *et = &dst->tasks[dst->n_tasks];
-    memset(et, 0, sizeof *et);
-    et->name = strdup(from->name);
-    et->ex = calloc((size_t)n + 1, sizeof *et->ex);
-    if (!et->name || !et->ex) {
-        free(et->name);
-        free(et->ex);
-        return sn_fail(err, SN_ENOMEM, "out of memory");
-    }
-    dst->n_tasks++; /* from here on freed with dst */
+    sn_eval_task *et = new_task(dst, from->name, n, err);
+    if (!et) return -1;
     for (int k = 0; k < n; k++) {
         const sn_eval_ex *x = &from->ex[idx[k]];
         int32_t *ids = malloc((size_t)x->n * sizeof *ids);
