@@ -44,6 +44,10 @@ void cli_progress_done(void);
 /* Human-readable byte counts ("1.5 MiB"). */
 const char *cli_bytes(unsigned long long n, char *buf, size_t cap);
 
+/* Split NAME=FILE: the name into name[cap], *file points into spec. -1 when
+ * either part is empty or the name does not fit. */
+int cli_split_spec(const char *spec, char *name, size_t cap, const char **file);
+
 /* Print a JSON-escaped string (with quotes) to fp. */
 void cli_json_str(FILE *fp, const char *s);
 

@@ -70,15 +70,6 @@ static void usage(FILE *fp) {
             "  --json                 print the report as JSON\n");
 }
 
-static int split_spec(const char *spec, char *name, size_t cap, const char **file) {
-    const char *eq = strchr(spec, '=');
-    if (!eq || eq == spec || !eq[1] || (size_t)(eq - spec) >= cap) return -1;
-    memcpy(name, spec, (size_t)(eq - spec));
-    name[eq - spec] = 0;
-    *file = eq + 1;
-    return 0;
-}
-
 /* --test / --val NAME=FILE ...: each FILE loaded into dst[k], k the --task
  * called NAME. 0, SN_EXIT_USAGE (printed) or -1 (a load error in err). */
 static int load_matching(const char *opt, const char *const *specs, int n, char (*names)[128], int n_task,
@@ -87,7 +78,7 @@ static int load_matching(const char *opt, const char *const *specs, int n, char 
         char nm[128];
         const char *file;
         int k = -1;
-        if (split_spec(specs[i], nm, sizeof nm, &file)) return cli_usage_error("plan", "'%s' is not NAME=FILE", specs[i]);
+        if (cli_split_spec(specs[i], nm, sizeof nm, &file)) return cli_usage_error("plan", "'%s' is not NAME=FILE", specs[i]);
         for (int t = 0; t < n_task; t++)
             if (!strcmp(names[t], nm)) k = t;
         if (k < 0) return cli_usage_error("plan", "%s %s has no matching --task", opt, nm);
@@ -254,7 +245,7 @@ static int run(int argc, char **argv) {
 
     for (int i = 0; i < n_task; i++) {
         const char *file;
-        if (split_spec(task_specs[i], names[i], sizeof names[i], &file)) {
+        if (cli_split_spec(task_specs[i], names[i], sizeof names[i], &file)) {
             rc = cli_usage_error("plan", "'%s' is not NAME=FILE", task_specs[i]);
             goto done;
         }

@@ -31,15 +31,6 @@ static void usage(FILE *fp) {
             "  --json                  print a JSON summary\n");
 }
 
-static int split_spec(const char *spec, char *name, size_t cap, const char **file) {
-    const char *eq = strchr(spec, '=');
-    if (!eq || eq == spec || !eq[1] || (size_t)(eq - spec) >= cap) return -1;
-    memcpy(name, spec, (size_t)(eq - spec));
-    name[eq - spec] = 0;
-    *file = eq + 1;
-    return 0;
-}
-
 static int run(int argc, char **argv) {
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'},   {"task", required_argument, 0, 'T'},
@@ -88,7 +79,7 @@ static int run(int argc, char **argv) {
     for (int i = 0; i < n_specs; i++) {
         char name[128];
         const char *file;
-        if (split_spec(specs[i], name, sizeof name, &file)) {
+        if (cli_split_spec(specs[i], name, sizeof name, &file)) {
             rc = cli_usage_error("profile", "'%s' is not NAME=FILE", specs[i]);
             goto done;
         }

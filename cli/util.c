@@ -141,3 +141,12 @@ void cli_json_str(FILE *fp, const char *s) {
     }
     fputc('"', fp);
 }
+
+int cli_split_spec(const char *spec, char *name, size_t cap, const char **file) {
+    const char *eq = strchr(spec, '=');
+    if (!eq || eq == spec || !eq[1] || (size_t)(eq - spec) >= cap) return -1;
+    memcpy(name, spec, (size_t)(eq - spec));
+    name[eq - spec] = 0;
+    *file = eq + 1;
+    return 0;
+}

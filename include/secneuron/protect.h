@@ -76,6 +76,12 @@ char *sn_plan_to_json(const sn_plan *p, sn_err *err);
  * two units share a byte. */
 int sn_plan_check(const sn_plan *p, const sn_model *m, sn_err *err);
 
+/* Make p the plan of m, a model derived from the one p was made for (say,
+ * hardened, or converted to another type): the same units must be in range
+ * and apart in m; p then records m's structure and content digests. On
+ * failure p is unchanged. */
+int sn_plan_bind(sn_plan *p, const sn_model *m, sn_err *err);
+
 /* SHA-256 over the architecture and every tensor's name, type and shape:
  * what a plan or a profile was made for. */
 void sn_model_structure_digest(const sn_model *m, uint8_t out[SN_DIGEST_BYTES]);

@@ -88,6 +88,33 @@ int sn_plan_simulate(struct sn_nn *nn, const struct sn_tokenizer *tok, const sn_
                      const char *const *extra_attrs, int n_extra, const sn_progress *progress, char **json_out,
                      sn_err *err);
 
+/* ---- hardening: licence-aware fine-tuning --------------------------------- */
+
+struct sn_trainer;
+struct sn_train_stats;
+
+typedef struct sn_harden_opts {
+    int steps;               /* optimisation steps, the licences in turn (600)         */
+    double deny_weight;      /* weight of the denied tasks' loss against the kept (1)  */
+    const char *attr_prefix; /* task attribute prefix ("task:")                        */
+    /* Called after every step with the licence it trained (may be NULL). */
+    void (*on_step)(void *ctx, const char *licence, const struct sn_train_stats *st);
+    void *ctx;
+} sn_harden_opts;
+
+void sn_harden_opts_init(sn_harden_opts *o);
+
+/* Fine-tune the model in `t` (a trainer made with the plan's model as
+ * init_path, every plan task added with sn_trainer_add_task by its name)
+ * so that the plan's groups carry what they claim: each step takes the
+ * next licence (full, none, all but T, only T; as sn_plan_simulate), zeroes
+ * the units of the groups it does not open, and trains the tasks it
+ * grants to stay right and the protected tasks it does not grant to go
+ * wrong (sn_trainer_step_masked). The caller saves the model; a plan for it
+ * must then be bound to the new file (sn_plan_bind). */
+int sn_plan_harden(struct sn_trainer *t, const sn_plan *plan, const sn_harden_opts *opts,
+                   const sn_progress *progress, sn_err *err);
+
 #ifdef __cplusplus
 }
 #endif

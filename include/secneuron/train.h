@@ -130,10 +130,25 @@ typedef struct sn_train_stats {
     int loss_tokens;
     int examples;
     double seconds;      /* wall time of this step                        */
+    double deny_loss;    /* sn_trainer_step_masked: the denied examples'
+                            sequence unlikelihood (0 when none)           */
 } sn_train_stats;
 
 /* One optimisation step. */
 int sn_trainer_step(sn_trainer *t, sn_train_stats *st, sn_err *err);
+/* One step of licence-aware fine-tuning (`secneuron harden`): with the
+ * units in `zeroed` set to zero, as a licence that does not open them
+ * leaves them, a batch of the tasks in `keep` (bit 1u << task, by weight,
+ * batch_tokens) is trained to stay right (cross-entropy) and a batch of the
+ * tasks in `deny` (batch_tokens / 2) to go wrong: SN_LOSS_SEQ_UNLIKELY, its
+ * gradient times deny_weight. One of the two sets may be empty. The zeroed
+ * weights are put back before the update (which, like any step, may still
+ * move them by their Adam moments). Units are as in sn_trainer_select; a
+ * unit's weights are all of its slices (an FFN neuron's gate and up rows
+ * and down column, a value channel's V row and O columns, a query/key
+ * pair's K and Q rows, a head's Q rows and O columns). */
+int sn_trainer_step_masked(sn_trainer *t, const sn_train_unit *zeroed, int n_zeroed, uint32_t keep, uint32_t deny,
+                           double deny_weight, sn_train_stats *st, sn_err *err);
 /* Learning rate the schedule gives to step s (0-based). */
 double sn_train_lr(const sn_train_config *c, int s);
 
@@ -167,8 +182,10 @@ typedef struct sn_train_ref {
 } sn_train_ref;
 int sn_trainer_unit_grad(sn_trainer *t, const sn_train_ref *ex, int n_ex, const sn_train_unit *units, int n_units,
                          const float *scale, int loss_kind, double *loss, double *grad, sn_err *err);
-/* Examples of a task (after it was added). */
+/* Examples of a task (after it was added), and its sampling weight (0 for
+ * a task added with sn_trainer_add_eval). */
 int sn_trainer_task_size(const sn_trainer *t, int task);
+double sn_trainer_task_weight(const sn_trainer *t, int task);
 
 /* Write the model: *.gguf as GGUF; *.safetensors as that file and
  * config.json beside it; any other path as a Hugging Face folder

@@ -430,3 +430,18 @@ int sn_plan_check(const sn_plan *p, const sn_model *m, sn_err *err) {
     sn_selection_free(sel);
     return 0;
 }
+
+int sn_plan_bind(sn_plan *p, const sn_model *m, sn_err *err) {
+    uint8_t d[SN_DIGEST_BYTES], c[SN_DIGEST_BYTES], keep[SN_DIGEST_BYTES];
+    sn_model_structure_digest(m, d);
+    if (sn_model_content_digest(m, c, err)) return -1;
+    memcpy(keep, p->model_digest, sizeof keep);
+    memcpy(p->model_digest, d, sizeof d);
+    if (sn_plan_check(p, m, err)) { /* units out of range or overlapping in m: leave p as it was */
+        memcpy(p->model_digest, keep, sizeof keep);
+        return -1;
+    }
+    memcpy(p->content_digest, c, sizeof c);
+    p->has_content_digest = 1;
+    return 0;
+}

@@ -22,6 +22,30 @@ int sn_unhex(const char *s, uint8_t *b, size_t n);
 cJSON *sn_units_to_json(const sn_unit *u, int n);
 int sn_units_from_json(const cJSON *o, sn_unit **out, int *n_out, const char *where, sn_err *err);
 
+/* ---- licence roles (licences.c) ----
+ * The full licence, no licence, and for each task with its own group "all
+ * but T" and "only T"; `licensed` has bit t for names[t]. */
+#define SN_ROLE_MAX_ATTRS 63
+typedef struct sn_licence {
+    char name[96];
+    const char *attrs[SN_ROLE_MAX_ATTRS];
+    int n_attrs;
+    uint64_t licensed;
+} sn_licence;
+struct sn_policy;
+typedef struct sn_licences {
+    sn_licence *r;
+    int n;
+    int n_tasks, n_groups;
+    char **attr;               /* [n_tasks] attr_prefix + name */
+    struct sn_policy **pols;   /* [n_groups] the groups' policies */
+} sn_licences;
+int sn_licences_build(sn_licences *rs, const sn_plan *plan, const char *const *names, int n_tasks,
+                   const char *attr_prefix, const char *const *extra, int n_extra, sn_err *err);
+void sn_licences_free(sn_licences *rs);
+/* Does role `role` open group `group`? */
+int sn_licence_opens(const sn_licences *rs, int role, int group);
+
 /* ---- selection (select.c) ---- */
 struct sn_select_opts;
 /* Groups of units by the set of protected tasks that claim them (owners[i]

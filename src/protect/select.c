@@ -1256,20 +1256,15 @@ done:
 
 /* ---- simulation: what each licence leaves ---------------------------------- */
 
-typedef struct role {
-    char name[96];
-    const char *attrs[64];
-    int n_attrs;
-} role;
-
-static int eval_role(sn_nn *nn, const sn_tokenizer *tok, const sn_plan *plan, sn_policy **pols, const role *r,
+static int eval_role(sn_nn *nn, const sn_tokenizer *tok, const sn_plan *plan, const sn_licences *rs, int k,
                      const char *const *names, const sn_task *const *tests, int n_tasks, int max_examples,
                      cJSON *out, sn_err *err) {
+    const sn_licence *r = &rs->r[k];
     sn_nn_mask_clear(nn);
     uint64_t masked = 0;
     cJSON *opened = cJSON_CreateArray();
     for (int g = 0; g < plan->n_groups; g++) {
-        if (sn_policy_satisfied(pols[g], r->attrs, (size_t)r->n_attrs)) {
+        if (sn_licence_opens(rs, k, g)) {
             cJSON_AddItemToArray(opened, cJSON_CreateString(plan->groups[g].name));
             continue;
         }
@@ -1307,73 +1302,18 @@ int sn_plan_simulate(sn_nn *nn, const sn_tokenizer *tok, const sn_plan *plan, co
                      const char *const *extra_attrs, int n_extra, const sn_progress *progress, char **json_out,
                      sn_err *err) {
     *json_out = NULL;
-    int G = plan->n_groups, rc = -1;
-    sn_policy **pols = calloc((size_t)(G ? G : 1), sizeof *pols);
-    char **attr = calloc((size_t)(n_tasks ? n_tasks : 1), sizeof *attr);
+    sn_licences rs;
+    if (sn_licences_build(&rs, plan, names, n_tasks, attr_prefix, extra_attrs, n_extra, err)) return -1;
+    int rc = -1;
     cJSON *out = cJSON_CreateArray();
-    if (!pols || !attr) {
+    if (!out) {
         sn_fail(err, SN_ENOMEM, "out of memory");
         goto done;
     }
-    if (n_tasks + n_extra > 63) {
-        sn_fail(err, SN_EINVAL, "too many tasks to simulate (%d)", n_tasks);
-        goto done;
+    for (int k = 0; k < rs.n; k++) {
+        if (eval_role(nn, tok, plan, &rs, k, names, tests, n_tasks, max_examples, out, err)) goto done;
+        sn_progress_report(progress, "simulate roles", (uint64_t)k + 1, (uint64_t)rs.n);
     }
-    for (int g = 0; g < G; g++)
-        if (sn_policy_parse(&pols[g], plan->groups[g].policy, err)) {
-            sn_fail_prefix(err, "group %s", plan->groups[g].name);
-            goto done;
-        }
-    for (int t = 0; t < n_tasks; t++) {
-        size_t n = strlen(attr_prefix) + strlen(names[t]) + 1;
-        if (!(attr[t] = malloc(n))) {
-            sn_fail(err, SN_ENOMEM, "out of memory");
-            goto done;
-        }
-        snprintf(attr[t], n, "%s%s", attr_prefix, names[t]);
-    }
-    /* Roles: every licence, none, and for each protected task T all but T
-     * and T alone. */
-    int n_roles = 2, made = 0;
-    role *roles = calloc((size_t)(2 + 2 * G), sizeof *roles);
-    if (!roles) {
-        sn_fail(err, SN_ENOMEM, "out of memory");
-        goto done;
-    }
-    role *r = &roles[0];
-    snprintf(r->name, sizeof r->name, "full licence");
-    for (int t = 0; t < n_tasks; t++) r->attrs[r->n_attrs++] = attr[t];
-    for (int e = 0; e < n_extra; e++) r->attrs[r->n_attrs++] = extra_attrs[e];
-    snprintf(roles[1].name, sizeof roles[1].name, "no licence");
-    for (int g = 0; g < G; g++) {
-        if (plan->groups[g].n_tasks != 1) continue; /* shared and base groups are not a task's */
-        const char *T = plan->groups[g].tasks[0];
-        /* one pair of roles per task (with one protected task, the base is
-         * that task's too) */
-        int seen = 0;
-        for (int h = 0; h < g && !seen; h++)
-            seen = plan->groups[h].n_tasks == 1 && !strcmp(plan->groups[h].tasks[0], T);
-        if (seen) continue;
-        role *a = &roles[n_roles++], *b = &roles[n_roles++];
-        snprintf(a->name, sizeof a->name, "all but %s", T);
-        snprintf(b->name, sizeof b->name, "only %s", T);
-        for (int t = 0; t < n_tasks; t++) {
-            if (strcmp(names[t], T)) a->attrs[a->n_attrs++] = attr[t];
-            else b->attrs[b->n_attrs++] = attr[t];
-        }
-        for (int e = 0; e < n_extra; e++) {
-            a->attrs[a->n_attrs++] = extra_attrs[e];
-            b->attrs[b->n_attrs++] = extra_attrs[e];
-        }
-    }
-    for (int k = 0; k < n_roles; k++) {
-        if (eval_role(nn, tok, plan, pols, &roles[k], names, tests, n_tasks, max_examples, out, err)) {
-            free(roles);
-            goto done;
-        }
-        sn_progress_report(progress, "simulate roles", (uint64_t)++made, (uint64_t)n_roles);
-    }
-    free(roles);
     *json_out = cJSON_PrintUnformatted(out);
     if (!*json_out) {
         sn_fail(err, SN_ENOMEM, "out of memory");
@@ -1383,10 +1323,7 @@ int sn_plan_simulate(sn_nn *nn, const sn_tokenizer *tok, const sn_plan *plan, co
 done:
     sn_nn_mask_clear(nn);
     cJSON_Delete(out);
-    for (int g = 0; pols && g < G; g++) sn_policy_free(pols[g]);
-    free(pols);
-    for (int t = 0; attr && t < n_tasks; t++) free(attr[t]);
-    free(attr);
+    sn_licences_free(&rs);
     return rc;
 }
 

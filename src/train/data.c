@@ -209,10 +209,14 @@ static const tr_example *next_example(sn_trainer *t, tr_task *k) {
 }
 
 int sn_tr_batch_sample(sn_trainer *t, sn_err *err) {
+    return sn_tr_batch_sample_from(t, UINT32_MAX, t->cfg.batch_tokens, err);
+}
+
+int sn_tr_batch_sample_from(sn_trainer *t, uint32_t only, int budget, sn_err *err) {
     double total = 0;
-    for (int i = 0; i < t->n_tasks; i++) total += t->tasks[i].weight;
+    for (int i = 0; i < t->n_tasks; i++)
+        if (only >> i & 1) total += t->tasks[i].weight;
     if (t->n_tasks == 0 || total <= 0) return sn_fail(err, SN_EINVAL, "no task to train on (add one with weight > 0)");
-    int budget = t->cfg.batch_tokens;
     /* Each example has at least one loss token per token it adds beyond the
      * prompt; budget bounds all three counts. */
     if (sn_tr_batch_reserve(&t->batch, budget, budget, budget, err)) return -1;
@@ -222,7 +226,7 @@ int sn_tr_batch_sample(sn_trainer *t, sn_err *err) {
         double r = (double)(sn_tr_rand(t->rng) >> 11) * (1.0 / 9007199254740992.0) * total;
         int ti = -1;
         for (int i = 0; i < t->n_tasks; i++) {
-            if (t->tasks[i].weight <= 0) continue;
+            if (t->tasks[i].weight <= 0 || !(only >> i & 1)) continue;
             ti = i; /* the last one with a weight, should rounding leave r >= 0 */
             if (r < t->tasks[i].weight) break;
             r -= t->tasks[i].weight;

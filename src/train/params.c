@@ -166,15 +166,11 @@ static int mask_of(tr_tensor *x, sn_err *err) {
     return 0;
 }
 
-static void mark_row(tr_tensor *x, int64_t r) {
-    if (x->trainable == 2) memset(x->mask + r * x->ne0, 1, (size_t)x->ne0);
-}
-static void mark_col(tr_tensor *x, int64_t c) {
-    if (x->trainable == 2)
-        for (int64_t r = 0; r < x->ne1; r++) x->mask[r * x->ne0 + c] = 1;
-}
-
-static int select_unit(sn_trainer *t, const sn_train_unit *u, sn_err *err) {
+/* Every slice of weights that belongs to unit u (what decryption zeroes
+ * when the unit stays encrypted, as sn_unit_spans lists them in a file):
+ * fn(ctx, tensor, is_column, first, count) for rows or columns
+ * [first, first + count) of the tensor. Stops at fn's first failure. */
+int sn_tr_unit_visit(sn_trainer *t, const sn_train_unit *u, tr_slice_fn fn, void *ctx, sn_err *err) {
     const sn_arch *a = &t->arch;
     int hd = a->head_dim, grp = a->n_heads / a->n_kv_heads;
     if (u->layer < 0 || u->layer >= a->n_layers)
@@ -192,35 +188,51 @@ static int select_unit(sn_trainer *t, const sn_train_unit *u, sn_err *err) {
         return sn_fail(err, SN_ERANGE, "unit %s %d:%d: index out of range (0..%d)", sn_unit_kind_name(u->kind),
                        u->layer, u->index, n - 1);
     int l = u->layer, j = u->index;
-    tr_tensor *q = &t->t[TR_LI(t, l, TR_Q)], *k = &t->t[TR_LI(t, l, TR_K)], *v = &t->t[TR_LI(t, l, TR_V)],
-              *o = &t->t[TR_LI(t, l, TR_O)], *g = &t->t[TR_LI(t, l, TR_GATE)], *up = &t->t[TR_LI(t, l, TR_UP)],
-              *dn = &t->t[TR_LI(t, l, TR_DOWN)];
+    int q = TR_LI(t, l, TR_Q), k = TR_LI(t, l, TR_K), v = TR_LI(t, l, TR_V), o = TR_LI(t, l, TR_O);
     switch (u->kind) {
     case SN_UNIT_FFN:
-        if (mask_of(g, err) || mask_of(up, err) || mask_of(dn, err)) return -1;
-        mark_row(g, j), mark_row(up, j), mark_col(dn, j);
+        if (fn(ctx, t, TR_LI(t, l, TR_GATE), 0, j, 1, err) || fn(ctx, t, TR_LI(t, l, TR_UP), 0, j, 1, err) ||
+            fn(ctx, t, TR_LI(t, l, TR_DOWN), 1, j, 1, err))
+            return -1;
         break;
     case SN_UNIT_HEAD:
-        if (mask_of(q, err) || mask_of(o, err)) return -1;
-        for (int e = 0; e < hd; e++) mark_row(q, (int64_t)j * hd + e), mark_col(o, (int64_t)j * hd + e);
+        if (fn(ctx, t, q, 0, (int64_t)j * hd, hd, err) || fn(ctx, t, o, 1, (int64_t)j * hd, hd, err)) return -1;
         break;
     case SN_UNIT_VO: {
-        if (mask_of(v, err) || mask_of(o, err)) return -1;
-        mark_row(v, j);
+        if (fn(ctx, t, v, 0, j, 1, err)) return -1;
         int kvh = j / hd, e = j % hd;
-        for (int h = kvh * grp; h < (kvh + 1) * grp; h++) mark_col(o, (int64_t)h * hd + e);
+        for (int h = kvh * grp; h < (kvh + 1) * grp; h++)
+            if (fn(ctx, t, o, 1, (int64_t)h * hd + e, 1, err)) return -1;
         break;
     }
-    default: { /* SN_UNIT_QK */
-        if (mask_of(q, err) || mask_of(k, err)) return -1;
+    default: { /* SN_UNIT_QK: the pair's rows (interleaved RoPE layout) */
         int kvh = j / (hd / 2), i = j % (hd / 2);
-        mark_row(k, (int64_t)kvh * hd + 2 * i), mark_row(k, (int64_t)kvh * hd + 2 * i + 1);
+        if (fn(ctx, t, k, 0, (int64_t)kvh * hd + 2 * i, 2, err)) return -1;
         for (int h = kvh * grp; h < (kvh + 1) * grp; h++)
-            mark_row(q, (int64_t)h * hd + 2 * i), mark_row(q, (int64_t)h * hd + 2 * i + 1);
+            if (fn(ctx, t, q, 0, (int64_t)h * hd + 2 * i, 2, err)) return -1;
         break;
     }
     }
     return 0;
+}
+
+static int mark_slice(void *ctx, sn_trainer *t, int ti, int is_col, int64_t first, int64_t count, sn_err *err) {
+    (void)ctx;
+    tr_tensor *x = &t->t[ti];
+    if (mask_of(x, err)) return -1;
+    if (x->trainable != 2) return 0;
+    for (int64_t i = first; i < first + count; i++) {
+        if (!is_col) {
+            memset(x->mask + i * x->ne0, 1, (size_t)x->ne0);
+            continue;
+        }
+        for (int64_t r = 0; r < x->ne1; r++) x->mask[r * x->ne0 + i] = 1;
+    }
+    return 0;
+}
+
+static int select_unit(sn_trainer *t, const sn_train_unit *u, sn_err *err) {
+    return sn_tr_unit_visit(t, u, mark_slice, NULL, err);
 }
 
 int sn_trainer_select(sn_trainer *t, const char *const *patterns, int n_patterns, const sn_train_unit *units,

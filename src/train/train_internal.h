@@ -119,6 +119,9 @@ struct sn_trainer {
 #define TR_LI(t, l, slot) ((t)->i_layer[(l) * TR_PER_LAYER + (slot)])
 
 /* params.c */
+typedef int (*tr_slice_fn)(void *ctx, sn_trainer *t, int tensor, int is_column, int64_t first, int64_t count,
+                          sn_err *err);
+int sn_tr_unit_visit(sn_trainer *t, const sn_train_unit *u, tr_slice_fn fn, void *ctx, sn_err *err);
 int sn_tr_params_build(sn_trainer *t, sn_err *err);
 void sn_tr_params_init_random(sn_trainer *t);
 int sn_tr_params_load(sn_trainer *t, const sn_model *m, sn_err *err);
@@ -131,6 +134,9 @@ int sn_tr_batch_reserve(tr_batch *b, int n_tok, int n_segs, int n_out, sn_err *e
 void sn_tr_batch_free(tr_batch *b);
 /* Draw the next training batch of at most cfg.batch_tokens tokens. */
 int sn_tr_batch_sample(sn_trainer *t, sn_err *err);
+/* ... of at most `budget` tokens, from the tasks whose bit (1u << task) is
+ * set in `only`. */
+int sn_tr_batch_sample_from(sn_trainer *t, uint32_t only, int budget, sn_err *err);
 /* Append an example (or a prompt) as a segment; with_loss asks for the
  * completion's targets. Fails when the batch has no room. */
 int sn_tr_batch_push(tr_batch *b, const int32_t *ids, int n, int n_prompt, int with_loss);
@@ -138,6 +144,9 @@ uint64_t sn_tr_rand(uint64_t s[4]);
 
 /* trainer.c: one optimisation step on t->batch as it is. */
 int sn_tr_step_batch(sn_trainer *t, sn_train_stats *st, sn_err *err);
+/* ... and the update alone, from the gradients already in t->g: clip,
+ * AdamW, stats (loss is what the caller measured). */
+int sn_tr_update(sn_trainer *t, double loss, sn_train_stats *st, sn_err *err);
 
 /* forward.c */
 int sn_tr_work_reserve(sn_trainer *t, int n_tok, int n_out, int smax, sn_err *err);

@@ -177,6 +177,9 @@ int sn_trainer_n_tasks(const sn_trainer *t) { return t->n_tasks; }
 int sn_trainer_task_size(const sn_trainer *t, int task) {
     return task >= 0 && task < t->n_tasks ? t->tasks[task].n : 0;
 }
+double sn_trainer_task_weight(const sn_trainer *t, int task) {
+    return task >= 0 && task < t->n_tasks ? t->tasks[task].weight : 0;
+}
 const char *sn_trainer_task_name(const sn_trainer *t, int task) {
     return task >= 0 && task < t->n_tasks ? t->tasks[task].name : NULL;
 }
@@ -235,6 +238,10 @@ int sn_tr_step_batch(sn_trainer *t, sn_train_stats *st, sn_err *err) {
     memset(t->g, 0, t->n_params * sizeof(float));
     double loss = 0;
     if (sn_tr_forward(t, 1, &loss, err)) return -1;
+    return sn_tr_update(t, loss, st, err);
+}
+
+int sn_tr_update(sn_trainer *t, double loss, sn_train_stats *st, sn_err *err) {
     if (!isfinite(loss)) return sn_fail(err, SN_ERANGE, "step %d: the loss is not finite (lr too high?)", t->step + 1);
     /* Global gradient norm over what is trainable, in a fixed order. */
     double ss = 0;
