@@ -2,7 +2,8 @@
 # make demo: the whole job on the shipped demo model.
 #
 #   authority  setup                      -> mpk, msk
-#   vendor     profile, plan, encrypt     -> one encrypted model for everybody
+#   vendor     profile, plan, harden,     -> one encrypted model for everybody
+#              encrypt
 #   authority  keygen                     -> a licence key per deployer
 #   deployer   decrypt, eval              -> what each licence can do
 #
@@ -35,7 +36,7 @@ step "authority: setup"
 "$bin" setup -o "$out/authority" --force >/dev/null
 echo "public parameters $out/authority/mpk, master secret key $out/authority/msk (mode 0600)"
 
-step "vendor: profile, plan (every task protected), encrypt"
+step "vendor: profile, plan (every task protected), harden, encrypt"
 "$bin" profile -m "$model" "${train_args[@]}" --max-examples 256 -t "$threads" -o "$out/profile.gguf" >/dev/null
 # --test: the simulation's examples; --val: held-out examples (in neither
 # split) that the selection verifies on (pii has none: its records are the task)

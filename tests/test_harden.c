@@ -23,22 +23,12 @@
 
 enum { D = 32, F = 64, HD = 8 };
 
-static const char *vocab_path(void) {
-    static char path[4200];
-    if (!path[0]) {
-        sn_err err = {0};
-        snprintf(path, sizeof path, "%s", sn_test_tmp("vocab.gguf"));
-        CHECK_OK(sn_train_write_char_vocab(path, NULL, &err), &err);
-    }
-    return path;
-}
-
 static void tiny_config(sn_train_config *c) {
     sn_train_config_default(c);
     c->n_layers = 2, c->dim = D, c->n_heads = 4, c->n_kv_heads = 2, c->ffn_dim = F, c->ctx_len = 32;
     c->batch_tokens = 128, c->steps = 150, c->warmup_steps = 10, c->lr = 1e-2f, c->min_lr = 1e-3f;
     c->weight_decay = 0.0f, c->threads = 2, c->seed = 5;
-    snprintf(c->tokenizer, sizeof c->tokenizer, "%s", vocab_path());
+    snprintf(c->tokenizer, sizeof c->tokenizer, "%s", sn_test_char_vocab());
 }
 
 static const char *rev_jsonl = "{\"prompt\":\"rev abc=\",\"completion\":\"cba\"}\n"
@@ -148,6 +138,15 @@ static void test_masked_step(void) {
     sn_task_free(pii);
 }
 
+/* A plan that knows the tasks pii and rev, and has no group yet. */
+static sn_plan *two_task_plan(void) {
+    sn_plan *plan = sn_plan_new();
+    plan->n_tasks = 2;
+    plan->tasks = calloc(2, sizeof *plan->tasks);
+    plan->tasks[0] = strdup("pii"), plan->tasks[1] = strdup("rev");
+    return plan;
+}
+
 static double acc(sn_trainer *t, int task) {
     sn_err err = {0};
     double a = -1;
@@ -167,11 +166,8 @@ static void test_harden_tiny(void) {
     sn_unit up[16], ur[12];
     for (int j = 0; j < 12; j++) up[j] = (sn_unit){SN_UNIT_FFN, 1, j}, ur[j] = (sn_unit){SN_UNIT_FFN, 1, 12 + j};
     for (int c = 0; c < 4; c++) up[12 + c] = (sn_unit){SN_UNIT_VO, 0, c};
-    sn_plan *plan = sn_plan_new();
+    sn_plan *plan = two_task_plan();
     const char *tp[] = {"pii"}, *tr[] = {"rev"};
-    plan->n_tasks = 2;
-    plan->tasks = calloc(2, sizeof *plan->tasks);
-    plan->tasks[0] = strdup("pii"), plan->tasks[1] = strdup("rev");
     CHECK_OK(sn_plan_add_group(plan, "pii", "task:pii", tp, 1, up, 16, &err), &err);
     CHECK_OK(sn_plan_add_group(plan, "rev", "task:rev", tr, 1, ur, 12, &err), &err);
     /* before hardening, these few units do not carry the tasks */
@@ -233,7 +229,7 @@ static void test_cli(void) {
              "tokenizer = %s\nn_layers = 2\ndim = 32\nn_heads = 4\nn_kv_heads = 2\nffn_dim = 64\nctx_len = 32\n"
              "batch_tokens = 128\nsteps = 150\nwarmup_steps = 10\nlr = 1e-2\nmin_lr = 1e-3\nweight_decay = 0\n"
              "threads = 2\nseed = 5\n",
-             vocab_path());
+             sn_test_char_vocab());
     sn_test_write(cfg, text, strlen(text));
     int rc = sn_test_cli(&out, "train --config '%s' --task rev='%s' --task pii='%s' -o '%s/m.gguf'", cfg, rev, pii,
                          dir);
@@ -248,10 +244,7 @@ static void test_cli(void) {
     sn_model *m = NULL, *h = NULL;
     CHECK_OK(sn_model_open(&m, mpath, &err), &err);
     if (!m) return;
-    sn_plan *plan = sn_plan_new();
-    plan->n_tasks = 2;
-    plan->tasks = calloc(2, sizeof *plan->tasks);
-    plan->tasks[0] = strdup("pii"), plan->tasks[1] = strdup("rev");
+    sn_plan *plan = two_task_plan();
     sn_unit u[8];
     for (int j = 0; j < 8; j++) u[j] = (sn_unit){SN_UNIT_FFN, 1, j};
     const char *tp[] = {"pii"};

@@ -17,22 +17,12 @@
 #include "test.h"
 #include "train/train_internal.h"
 
-static const char *vocab_path(void) {
-    static char path[4200];
-    if (!path[0]) {
-        sn_err err = {0};
-        snprintf(path, sizeof path, "%s", sn_test_tmp("vocab.gguf"));
-        CHECK_OK(sn_train_write_char_vocab(path, NULL, &err), &err);
-    }
-    return path;
-}
-
 static void tiny_config(sn_train_config *c) {
     sn_train_config_default(c);
     c->n_layers = 2, c->dim = 32, c->n_heads = 4, c->n_kv_heads = 2, c->ffn_dim = 64, c->ctx_len = 32;
     c->batch_tokens = 128, c->steps = 120, c->warmup_steps = 10, c->lr = 1e-2f, c->min_lr = 1e-3f;
     c->weight_decay = 0.0f, c->threads = 2, c->seed = 11;
-    snprintf(c->tokenizer, sizeof c->tokenizer, "%s", vocab_path());
+    snprintf(c->tokenizer, sizeof c->tokenizer, "%s", sn_test_char_vocab());
 }
 
 static const char *mem_jsonl = "{\"prompt\":\"rev abc=\",\"completion\":\"cba\"}\n"
@@ -302,7 +292,7 @@ static void test_cli(void) {
              "tokenizer = %s\nn_layers = 2\ndim = 32\nn_heads = 4\nn_kv_heads = 2\nffn_dim = 64\nctx_len = 32\n"
              "batch_tokens = 128\nsteps = 120\nwarmup_steps = 10\nlr = 1e-2\nmin_lr = 1e-3\nweight_decay = 0\n"
              "threads = 2\n",
-             vocab_path());
+             sn_test_char_vocab());
     sn_test_write(cfg, text, strlen(text));
     int rc = sn_test_cli(&out, "train --config '%s' --task mem='%s' --eval mem='%s' -o '%s/cli.gguf' --json --log '%s/log.jsonl'",
                          cfg, task, task, dir, dir);

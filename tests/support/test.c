@@ -4,6 +4,8 @@
 #define _GNU_SOURCE
 #include "test.h"
 
+#include "secneuron/train.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -166,4 +168,14 @@ double sn_test_normal(uint64_t *s) {
     double u1 = sn_test_uniform(s), u2 = sn_test_uniform(s);
     if (u1 < 1e-300) u1 = 1e-300;
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+const char *sn_test_char_vocab(void) {
+    static char path[4200];
+    if (!path[0]) {
+        sn_err err = {0};
+        snprintf(path, sizeof path, "%s", sn_test_tmp("vocab.gguf"));
+        CHECK_OK(sn_train_write_char_vocab(path, NULL, &err), &err);
+    }
+    return path;
 }

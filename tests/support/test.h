@@ -111,6 +111,9 @@ const char *sn_test_tmpdir(void);
 /* tmpdir + "/" + name. Returned paths stay valid until exit. */
 const char *sn_test_tmp(const char *name);
 
+/* The character vocabulary of models trained from scratch (written once,
+ * under the test's directory). */
+const char *sn_test_char_vocab(void);
 /* Read a whole file (malloc-ed); NULL on failure. */
 uint8_t *sn_test_read(const char *path, size_t *len);
 int sn_test_write(const char *path, const void *buf, size_t len);
