@@ -73,10 +73,17 @@ static int run(int argc, char **argv) {
         printf(",\"output\":");
         cli_json_str(stdout, out);
         printf(",\"groups\":%d,\"units\":%llu,\"tensor_bytes\":%llu,\"encrypted_bytes\":%llu,\"encrypted_share\":%.6f,"
-               "\"messages\":%llu,\"seconds\":%.3f,\"cipher_thread_seconds\":%.3f,\"encrypted_mib_per_s\":%.1f}\n",
+               "\"messages\":%llu,\"seconds\":%.3f,\"cipher_thread_seconds\":%.3f,\"encrypted_mib_per_s\":%.1f,",
                rep.n_groups, (unsigned long long)rep.units, (unsigned long long)rep.bytes_total,
                (unsigned long long)rep.bytes_encrypted, (double)rep.bytes_encrypted / (double)rep.bytes_total,
                (unsigned long long)rep.messages, rep.seconds, rep.cipher_seconds, rep.seconds > 0 ? mb / rep.seconds : 0);
+        /* The model's units of each kind, for shares of units (the report). */
+        const sn_unit_kind kinds[] = {SN_UNIT_FFN, SN_UNIT_VO, SN_UNIT_QK, SN_UNIT_HEAD};
+        printf("\"model_units\":{");
+        for (int k = 0; k < 4; k++)
+            printf("%s\"%s\":%lld", k ? "," : "", sn_unit_kind_name(kinds[k]),
+                   (long long)m->arch.n_layers * sn_unit_count(m, kinds[k]));
+        printf("}}\n");
     } else {
         char b1[32], b2[32];
         printf("encrypted %llu units in %d groups: %s of %s (%.2f%%) in %.2f s -> %s\n", (unsigned long long)rep.units,

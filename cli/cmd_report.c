@@ -196,6 +196,57 @@ static void chart_curves(buf *b, const cJSON *plan) {
     put(b, "</svg>\n");
 }
 
+/* Units of one kind ("ffn", ...) in a group, or in every group claiming
+ * `task` (NULL: all groups). */
+static double units_of(const cJSON *plan, const char *task, const char *kind) {
+    double n = 0;
+    for (const cJSON *g = cJSON_GetObjectItem(plan, "groups")->child; g; g = g->next) {
+        int claims = !task;
+        for (const cJSON *t = cJSON_GetObjectItem(g, "tasks") ? cJSON_GetObjectItem(g, "tasks")->child : NULL;
+             t && !claims; t = t->next)
+            claims = cJSON_IsString(t) && !strcmp(t->valuestring, task);
+        const cJSON *k = cJSON_GetObjectItem(cJSON_GetObjectItem(g, "units"), kind);
+        if (!claims || !k) continue;
+        for (const cJSON *l = k->child; l; l = l->next) n += cJSON_GetArraySize(l);
+    }
+    return n;
+}
+
+/* Per protected task and in all, the units encrypted of each kind and their
+ * share of the model's units of that kind (from encrypt's model_units). */
+static void units_table(buf *b, const cJSON *plan, const cJSON *enc) {
+    static const char *const kinds[] = {"ffn", "vo", "qk", "head"};
+    static const char *const label[] = {"FFN neurons", "V/O channels", "Q/K pairs", "heads"};
+    const cJSON *mu = enc ? cJSON_GetObjectItem(enc, "model_units") : NULL;
+    if (!mu) return;
+    put(b, "<h2>Units encrypted, per task and in all</h2>\n<table><tr><th>task</th>");
+    for (int k = 0; k < 4; k++) put(b, "<th>%s</th>", label[k]);
+    put(b, "<th>all units</th></tr>\n");
+    const cJSON *tasks = cJSON_GetObjectItem(plan, "tasks");
+    for (const cJSON *t = tasks ? tasks->child : NULL;; t = t->next) {
+        const char *name = t ? t->valuestring : NULL;
+        double sum = 0, total = 0;
+        if (t && !units_of(plan, name, "ffn") && !units_of(plan, name, "vo") && !units_of(plan, name, "qk") &&
+            !units_of(plan, name, "head"))
+            continue; /* not protected */
+        put(b, "<tr><td style=\"text-align:left\">");
+        esc(b, name ? name : "all groups");
+        put(b, "</td>");
+        for (int k = 0; k < 4; k++) {
+            double n = units_of(plan, name, kinds[k]);
+            const cJSON *m = cJSON_GetObjectItem(mu, kinds[k]);
+            double of = cJSON_IsNumber(m) ? m->valuedouble : 0;
+            sum += n;
+            if (k < 3) total += of; /* a head overlaps its V/O and Q/K units */
+            put(b, "<td>%.0f (%.2f%%)</td>", n, of > 0 ? 100 * n / of : 0);
+        }
+        put(b, "<td>%.0f (%.2f%%)</td></tr>\n", sum, total > 0 ? 100 * sum / total : 0);
+        if (!t) break;
+    }
+    put(b, "</table>\n<p>Shares are of the model's units of each kind; all units: of its FFN neurons, V/O channels "
+           "and Q/K pairs together.</p>\n");
+}
+
 static int run(int argc, char **argv) {
     static const struct option opts[] = {
         {"plan", required_argument, 0, 'p'}, {"baseline", required_argument, 0, 'b'},
@@ -286,8 +337,11 @@ static int run(int argc, char **argv) {
     chart_roles(&b, base, roles, evals, n_roles);
     put(&b, "<h2>Units encrypted per layer, by group</h2>\n");
     chart_layers(&b, plan);
-    put(&b, "<h2>Selection: units taken against the task's validation accuracy</h2>\n");
-    chart_curves(&b, plan);
+    units_table(&b, plan, enc);
+    if (cJSON_GetObjectItem(plan, "selection")) {
+        put(&b, "<h2>Selection: units taken against the task's validation accuracy</h2>\n");
+        chart_curves(&b, plan);
+    }
     put(&b, "<h2>Groups and policies</h2>\n<table><tr><th>group</th><th>policy</th><th>units</th></tr>\n");
     for (const cJSON *g = cJSON_GetObjectItem(plan, "groups")->child; g; g = g->next) {
         int n = 0;

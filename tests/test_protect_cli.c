@@ -66,9 +66,28 @@ int main(void) {
     if (j) {
         CHECK_EQ_INT(cJSON_GetObjectItem(j, "groups")->valueint, 2);
         CHECK(cJSON_GetObjectItem(j, "encrypted_bytes")->valuedouble > 0);
+        /* stories260K: 5 layers, FFN 172, 4 KV heads of size 8, 8 query heads */
+        const cJSON *mu = cJSON_GetObjectItem(j, "model_units");
+        CHECK(mu && cJSON_GetObjectItem(mu, "ffn") && cJSON_GetObjectItem(mu, "ffn")->valueint == 5 * 172 &&
+              cJSON_GetObjectItem(mu, "vo")->valueint == 5 * 32 && cJSON_GetObjectItem(mu, "qk")->valueint == 5 * 16 &&
+              cJSON_GetObjectItem(mu, "head")->valueint == 5 * 8);
         cJSON_Delete(j);
     }
+    /* The report's units per task: story 2 x 58 FFN neurons of 860, chat 16
+     * value channels of 160; all: 132 of the 1,100 FFN, V/O and Q/K units. */
+    const char *ej = sn_test_tmp("encrypt.json"), *bj = sn_test_tmp("base.json"), *html = sn_test_tmp("r.html");
+    sn_test_write(ej, out, strlen(out));
+    const char *base = "{\"tasks\":[{\"name\":\"story\",\"accuracy\":1},{\"name\":\"chat\",\"accuracy\":1}]}";
+    sn_test_write(bj, base, strlen(base));
     free(out);
+    CHECK_EQ_INT(sn_test_cli(&out, "report --plan '%s' --baseline '%s' --encrypt '%s' -o '%s'", plan, bj, ej, html), 0);
+    free(out);
+    size_t hl = 0;
+    char *h = (char *)sn_test_read(html, &hl);
+    CHECK_STR_CONTAINS(h, "<td>116 (13.49%)</td>");
+    CHECK_STR_CONTAINS(h, "<td>16 (10.00%)</td>");
+    CHECK_STR_CONTAINS(h, "<td>132 (12.00%)</td>");
+    free(h);
 
     /* Keys: full, story only, chat by tier, nothing useful, another setup. */
     struct { const char *name, *attrs, *auth; } keys[] = {
