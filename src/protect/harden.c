@@ -60,6 +60,10 @@ int sn_plan_harden(sn_trainer *t, const sn_plan *plan, const sn_harden_opts *opt
     int *n_zeroed = NULL, rc = -1;
     uint64_t protected_tasks = 0;
     if (!plan_of) return sn_fail(err, SN_ENOMEM, "out of memory");
+    if (P > 63 || n_tr > 32) {
+        sn_fail(err, SN_EINVAL, "too many tasks (%d in the plan, %d loaded)", P, n_tr);
+        goto done;
+    }
     for (int i = 0; i < n_tr; i++) {
         plan_of[i] = -1;
         for (int p = 0; p < P; p++)
@@ -76,10 +80,6 @@ int sn_plan_harden(sn_trainer *t, const sn_plan *plan, const sn_harden_opts *opt
         for (int g = 0; g < plan->n_groups; g++)
             for (int k = 0; k < plan->groups[g].n_tasks; k++)
                 if (!strcmp(plan->groups[g].tasks[k], plan->tasks[p])) protected_tasks |= 1ull << p;
-    }
-    if (P > 63 || n_tr > 32) {
-        sn_fail(err, SN_EINVAL, "too many tasks (%d in the plan, %d loaded)", P, n_tr);
-        goto done;
     }
     /* The licences, with the extra attributes the policies ask for. */
     const char *extra[16];
