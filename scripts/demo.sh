@@ -47,7 +47,7 @@ for t in "${tasks[@]}"; do
 done
 # Which units to encrypt. With hardening (the default, below) the plan only has to
 # name a few units per task, and hardening makes them carry the task: the one-shot
-# ranking from the profile (2% of each layer's FFN neurons per task, seconds) does.
+# ranking from the profile (1% of each layer's FFN neurons per task, seconds) does.
 # Without it (SN_HARDEN=0) the units must already carry the task in the model as
 # trained, and the measured selection (learnt gates, verified; about 30 minutes on
 # 2 cores) finds the best it can. SN_PLAN=gates|oneshot chooses; SN_PLAN_ARGS adds
@@ -56,7 +56,7 @@ plan_kind=${SN_PLAN:-oneshot}
 [[ "${SN_HARDEN:-1}" == 0 && -z "${SN_PLAN:-}" ]] && plan_kind=gates
 if [[ "$plan_kind" == oneshot ]]; then
   echo "plan: each task's FFN neurons by contrastive activation (one-shot, from the profile)"
-  "$bin" plan --profile "$out/profile.gguf" --protect all --budget 0.02 ${SN_PLAN_ARGS:-} -o "$out/plan.json" \
+  "$bin" plan --profile "$out/profile.gguf" --protect all --budget 0.01 ${SN_PLAN_ARGS:-} -o "$out/plan.json" \
     | grep -E '^group' | sed 's/^/  /'
 else
   echo "plan: learning and verifying each task's units"
