@@ -87,8 +87,9 @@ int sn_trainer_step_masked(sn_trainer *t, const sn_train_unit *zeroed, int n_zer
         if (sn_tr_batch_sample_from(t, keep, t->cfg.batch_tokens, err)) goto done;
         if (sn_tr_forward(t, 1, &keep_loss, err)) goto done; /* adds to the deny pass's gradient */
     }
-    /* A zeroed weight did not take part: no gradient (its rows and columns
-     * already get none, except where two units' slices cross). */
+    /* A zeroed weight did not take part: no gradient. (Most get none anyway;
+     * a zeroed head's O columns do, as its zero Q rows leave it attending
+     * uniformly rather than silent.) */
     visit_all(t, zeroed, n_zeroed, &s, ZERO_GRAD, NULL);
     visit_all(t, zeroed, n_zeroed, &s, RESTORE, NULL);
     zeroed_now = 0;
