@@ -63,6 +63,9 @@ static void usage(FILE *fp) {
             "                         task's the mask so far is surest of (default 256; 0: all)\n"
             "  --simulate             print each licence's accuracy per task (greedy, on --test)\n"
             "  --from PLAN.json       do not select: take this plan (to --simulate it)\n"
+            "  --bind                 with --from and -m: make the plan MODEL's, a file derived from\n"
+            "                         the one it was made for (converted, hardened): the same units\n"
+            "                         must fit it; the plan takes its digests (no --task needed)\n"
             "  --sim-examples N       examples per task for --simulate (default 200)\n"
             "  --tokenizer FILE       tokenizer, if not the model's own\n"
             "  -t, --threads N        threads (default 2)\n"
@@ -108,6 +111,23 @@ static void print_simulation(const char *json) {
     cJSON_Delete(roles);
 }
 
+/* --bind: the plan FROM made the plan of MODEL (sn_plan_bind), written to OUT. */
+static int bind_plan(const char *from, const char *model, const char *out) {
+    if (!from || !model || !out) return cli_usage_error("plan", "--bind needs --from PLAN, -m MODEL and -o PLAN");
+    sn_err err = {0};
+    sn_plan *plan = NULL;
+    sn_model *m = NULL;
+    int rc = SN_EXIT_OK;
+    if (sn_plan_read(&plan, from, &err) || sn_model_open(&m, model, &err) || sn_plan_bind(plan, m, &err) ||
+        sn_plan_write(plan, out, &err))
+        rc = cli_fail("plan", &err);
+    else
+        printf("wrote %s: the plan of %s (%d groups)\n", out, model, plan->n_groups);
+    sn_model_close(m);
+    sn_plan_free(plan);
+    return rc;
+}
+
 static int run(int argc, char **argv) {
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'},      {"task", required_argument, 0, 'T'},
@@ -123,14 +143,15 @@ static int run(int argc, char **argv) {
         {"simulate", no_argument, 0, 'S'},         {"sim-examples", required_argument, 0, 's'},
         {"tokenizer", required_argument, 0, 'z'},  {"threads", required_argument, 0, 't'},
         {"output", required_argument, 0, 'o'},     {"json", no_argument, 0, 'j'},
-        {"from", required_argument, 0, 'F'},       {"help", no_argument, 0, 'h'},
+        {"from", required_argument, 0, 'F'},       {"bind", no_argument, 0, 'Y'},
+        {"help", no_argument, 0, 'h'},
         {"select", required_argument, 0, 'M'},     {"gate-steps", required_argument, 0, 'g'},
         {"gate-keep", required_argument, 0, 'k'},  {"gate-rounds", required_argument, 0, 'R'},
         {"gate-pool", required_argument, 0, 'f'},
         {0, 0, 0, 0}};
     const char *model = NULL, *out = NULL, *protect_arg = NULL, *profile_path = NULL, *tokpath = NULL, *from = NULL;
     const char *task_specs[MAX_TASKS], *test_specs[MAX_TASKS], *val_specs[MAX_TASKS];
-    int n_task = 0, n_test = 0, n_val = 0, simulate = 0, sim_examples = 200, threads = 2, json = 0, c;
+    int n_task = 0, n_test = 0, n_val = 0, simulate = 0, sim_examples = 200, threads = 2, json = 0, bind = 0, c;
     sn_select_opts so;
     sn_select_opts_init(&so);
     optind = 1;
@@ -194,6 +215,7 @@ static int run(int argc, char **argv) {
             break;
         case 'o': out = optarg; break;
         case 'F': from = optarg; protect_arg = protect_arg ? protect_arg : "all"; break;
+        case 'Y': bind = 1; break;
         case 'j': json = 1; break;
         case 'M':
             if (!strcmp(optarg, "gates")) so.gates = 1;
@@ -216,6 +238,8 @@ static int run(int argc, char **argv) {
         default: return cli_usage_error("plan", "unknown option");
         }
     }
+    if (bind) return optind != argc ? cli_usage_error("plan", "unexpected argument '%s'", argv[optind])
+                                    : bind_plan(from, model, out);
     if (!out || !protect_arg || optind != argc) return cli_usage_error("plan", "needs --protect TASKS and -o PLAN");
     if (!model && !profile_path) return cli_usage_error("plan", "needs -m MODEL with --task files, or --profile");
     if (model && !n_task) return cli_usage_error("plan", "with -m, give the tasks' examples with --task NAME=FILE");

@@ -12,7 +12,8 @@
  *   - a plan task without examples is refused, naming it;
  *   - the CLI: writes the model and a plan bound to it (its digests are the
  *     new file's); a plan of another model, or bad options: an error and
- *     nothing written.
+ *     nothing written; `plan --bind` gives the plan to the model converted to
+ *     F16, and refuses a model its units do not fit.
  */
 #include "secneuron/model.h"
 #include "secneuron/protect.h"
@@ -302,6 +303,39 @@ static void test_cli(void) {
         CHECK_EQ_INT(p2->n_groups, 1);
         CHECK(p2->extra_json && strstr(p2->extra_json, "\"hardening\""));
     }
+    /* plan --bind: the hardened model converted to F16 gets the plan too;
+     * a model whose FFN is too small for the units does not */
+    char fpath[4200], p3path[4200], spath[4200];
+    snprintf(fpath, sizeof fpath, "%s/hard-f16.gguf", dir);
+    snprintf(p3path, sizeof p3path, "%s/plan3.json", dir);
+    snprintf(spath, sizeof spath, "%s/small.gguf", dir);
+    CHECK_EQ_INT(sn_test_cli(&out, "convert '%s' '%s' --type f16", hpath, fpath), 0);
+    free(out);
+    CHECK_EQ_INT(sn_test_cli(&out, "plan --from '%s' -m '%s' --bind -o '%s'", p2path, fpath, p3path), 0);
+    free(out);
+    sn_plan *p3 = NULL;
+    sn_model *f16 = NULL;
+    CHECK_OK(sn_plan_read(&p3, p3path, &err), &err);
+    CHECK_OK(sn_model_open(&f16, fpath, &err), &err);
+    if (p3 && f16) {
+        uint8_t cd[SN_DIGEST_BYTES];
+        CHECK_OK(sn_model_content_digest(f16, cd, &err), &err);
+        CHECK(!memcmp(cd, p3->content_digest, sizeof cd));
+        CHECK_OK(sn_plan_check(p3, f16, &err), &err);
+        CHECK_EQ_INT(p3->n_groups, 1);
+    }
+    sn_plan_free(p3);
+    sn_model_close(f16);
+    rc = sn_test_cli(&out, "train --config '%s' --set ffn_dim=4 --set steps=1 --task rev='%s' -o '%s'", cfg, rev,
+                     spath);
+    CHECK_EQ_INT(rc, 0);
+    free(out);
+    snprintf(p3path, sizeof p3path, "%s/plan4.json", dir);
+    CHECK_EQ_INT(sn_test_cli(&out, "plan --from '%s' -m '%s' --bind -o '%s'", p2path, spath, p3path), 1);
+    CHECK(!sn_test_file_exists(p3path));
+    free(out);
+    CHECK_EQ_INT(sn_test_cli(&out, "plan --from '%s' --bind -o '%s'", p2path, p3path), 2);
+    free(out);
     sn_plan_free(p2);
     sn_plan_free(plan);
     sn_model_close(h);
