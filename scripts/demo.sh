@@ -36,7 +36,8 @@ step "authority: setup"
 "$bin" setup -o "$out/authority" --force >/dev/null
 echo "public parameters $out/authority/mpk, master secret key $out/authority/msk (mode 0600)"
 
-step "vendor: profile, plan (every task protected), harden, encrypt"
+hardening=", harden"; [[ "${SN_HARDEN:-1}" == 0 ]] && hardening=""
+step "vendor: profile, plan (every task protected)$hardening, encrypt"
 "$bin" profile -m "$model" "${train_args[@]}" --max-examples 256 -t "$threads" -o "$out/profile.gguf" >/dev/null
 # --test: the simulation's examples; --val: held-out examples (in neither
 # split) that the selection verifies on (pii has none: its records are the task)
