@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "protect_internal.h"
-#include "secneuron/policy.h"
 #include "secneuron/select.h"
 #include "secneuron/train.h"
 
@@ -23,24 +22,6 @@ void sn_harden_opts_init(sn_harden_opts *o) {
     o->steps = 600;
     o->deny_weight = 1.0;
     o->attr_prefix = "task:";
-}
-
-/* The attributes the policies require beside task attributes (a tier): every
- * licence but "no licence" holds them, as in simulation. */
-static int extra_attrs(const sn_licences *ls, const char *prefix, const char **out, int *n, sn_err *err) {
-    *n = 0;
-    size_t lp = strlen(prefix);
-    for (int g = 0; g < ls->n_groups; g++)
-        for (size_t a = 0; a < sn_policy_attrs(ls->pols[g]); a++) {
-            const char *x = sn_policy_attr(ls->pols[g], a);
-            if (!strncmp(x, prefix, lp)) continue;
-            int seen = 0;
-            for (int i = 0; i < *n && !seen; i++) seen = !strcmp(out[i], x);
-            if (seen) continue;
-            if (*n == 16) return sn_fail(err, SN_EINVAL, "the plan's policies require more than 16 other attributes");
-            out[(*n)++] = x;
-        }
-    return 0;
 }
 
 int sn_plan_harden(sn_trainer *t, const sn_plan *plan, const sn_harden_opts *opts, const sn_progress *progress,
@@ -55,7 +36,7 @@ int sn_plan_harden(sn_trainer *t, const sn_plan *plan, const sn_harden_opts *opt
     /* Each plan task must be trained on: a protected task is denied by
      * examples, and an unprotected one would drift unwatched. */
     int *plan_of = malloc((size_t)(n_tr > 0 ? n_tr : 1) * sizeof *plan_of);
-    sn_licences ls = {0}, probe = {0};
+    sn_licences ls = {0};
     sn_train_unit **zeroed = NULL;
     int *n_zeroed = NULL, rc = -1;
     uint64_t protected_tasks = 0;
@@ -81,13 +62,8 @@ int sn_plan_harden(sn_trainer *t, const sn_plan *plan, const sn_harden_opts *opt
             for (int k = 0; k < plan->groups[g].n_tasks; k++)
                 if (!strcmp(plan->groups[g].tasks[k], plan->tasks[p])) protected_tasks |= 1ull << p;
     }
-    /* The licences, with the extra attributes the policies ask for. */
-    const char *extra[16];
-    int n_extra;
-    if (sn_licences_build(&probe, plan, (const char *const *)plan->tasks, P, prefix, NULL, 0, err) ||
-        extra_attrs(&probe, prefix, extra, &n_extra, err))
-        goto done;
-    if (sn_licences_build(&ls, plan, (const char *const *)plan->tasks, P, prefix, extra, n_extra, err)) goto done;
+    /* The licences, holding the other attributes the policies ask for. */
+    if (sn_licences_build(&ls, plan, (const char *const *)plan->tasks, P, prefix, NULL, 0, err)) goto done;
     zeroed = calloc((size_t)ls.n, sizeof *zeroed);
     n_zeroed = calloc((size_t)ls.n, sizeof *n_zeroed);
     if (!zeroed || !n_zeroed) {
@@ -136,7 +112,6 @@ done:
     free(zeroed);
     free(n_zeroed);
     sn_licences_free(&ls);
-    sn_licences_free(&probe);
     free(plan_of);
     return rc;
 }

@@ -26,11 +26,29 @@ void sn_licences_free(sn_licences *rs) {
 
 static void hold(sn_licence *r, const char *a) { r->attrs[r->n_attrs++] = a; }
 
+/* The attributes the policies name beside task attributes (a tier), each
+ * once; pointers into the parsed policies. */
+static int policy_extras(const sn_licences *rs, const char *prefix, const char **out, int cap, int *n,
+                         sn_err *err) {
+    size_t lp = strlen(prefix);
+    *n = 0;
+    for (int g = 0; g < rs->n_groups; g++)
+        for (size_t a = 0; a < sn_policy_attrs(rs->pols[g]); a++) {
+            const char *x = sn_policy_attr(rs->pols[g], a);
+            int seen = !strncmp(x, prefix, lp);
+            for (int i = 0; i < *n && !seen; i++) seen = !strcmp(out[i], x);
+            if (seen) continue;
+            if (*n == cap) return sn_fail(err, SN_EINVAL, "the policies name more than %d attributes besides tasks", cap);
+            out[(*n)++] = x;
+        }
+    return 0;
+}
+
 int sn_licences_build(sn_licences *rs, const sn_plan *plan, const char *const *names, int n_tasks,
                    const char *attr_prefix, const char *const *extra, int n_extra, sn_err *err) {
     memset(rs, 0, sizeof *rs);
     int G = plan->n_groups;
-    if (n_tasks + n_extra > SN_ROLE_MAX_ATTRS)
+    if (n_tasks + (extra ? n_extra : 0) > SN_ROLE_MAX_ATTRS)
         return sn_fail(err, SN_EINVAL, "too many tasks and attributes for a licence (%d)", n_tasks + n_extra);
     rs->n_groups = G;
     rs->n_tasks = n_tasks;
@@ -47,6 +65,11 @@ int sn_licences_build(sn_licences *rs, const sn_plan *plan, const char *const *n
         size_t n = strlen(attr_prefix) + strlen(names[t]) + 1;
         if (!(rs->attr[t] = malloc(n))) goto oom;
         snprintf(rs->attr[t], n, "%s%s", attr_prefix, names[t]);
+    }
+    const char *derived[SN_ROLE_MAX_ATTRS];
+    if (!extra) {
+        if (policy_extras(rs, attr_prefix, derived, SN_ROLE_MAX_ATTRS - n_tasks, &n_extra, err)) goto fail;
+        extra = derived;
     }
     sn_licence *full = &rs->r[rs->n++], *none = &rs->r[rs->n++];
     snprintf(full->name, sizeof full->name, "full licence");

@@ -24,7 +24,9 @@ int sn_units_from_json(const cJSON *o, sn_unit **out, int *n_out, const char *wh
 
 /* ---- licence roles (licences.c) ----
  * The full licence, no licence, and for each task with its own group "all
- * but T" and "only T"; `licensed` has bit t for names[t]. */
+ * but T" and "only T"; `licensed` has bit t for names[t]. Every role but
+ * "no licence" holds the extra attributes; extra NULL: those the policies
+ * name besides task attributes (a tier). */
 #define SN_ROLE_MAX_ATTRS 63
 typedef struct sn_licence {
     char name[96];
