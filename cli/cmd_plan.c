@@ -317,9 +317,10 @@ static int run(int argc, char **argv) {
         if (simulate) {
             const sn_task *tt[MAX_TASKS];
             for (int i = 0; i < n_task; i++) tt[i] = tests[i] ? tests[i] : tasks[i];
-            const char *extra[1] = {so.require};
-            if (sn_plan_simulate(nn, tok, plan, name_ptr, tt, n_task, sim_examples, so.attr_prefix, extra,
-                                 so.require ? 1 : 0, cli_progress(), &sim, &err))
+            /* The licences hold the other attributes the policies name (a
+             * --require formula's, or those of a --from plan's tier). */
+            if (sn_plan_simulate(nn, tok, plan, name_ptr, tt, n_task, sim_examples, so.attr_prefix, NULL, 0,
+                                 cli_progress(), &sim, &err))
                 goto fail;
             cli_progress_done();
             cJSON *x = cJSON_Parse(plan->extra_json ? plan->extra_json : "{}");

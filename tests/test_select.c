@@ -322,6 +322,30 @@ int main(void) {
         }
         sn_plan_free(plan);
     }
+    /* The licences' other attributes: given none (NULL), they hold those the
+     * policies name, so "only girl" opens "task:girl and tier:pro"; given an
+     * empty list, they hold none and it stays closed. (A plan made by hand:
+     * the selection above may find no group on a model this small.) */
+    {
+        sn_plan *hp = sn_plan_new();
+        sn_unit u = {SN_UNIT_FFN, 0, 5};
+        const char *girl[] = {"girl"}, *none[1] = {NULL};
+        CHECK_OK(sn_plan_add_group(hp, "girl", "task:girl and tier:pro", girl, 1, &u, 1, &err), &err);
+        for (int given = 0; given < 2; given++) {
+            char *sim = NULL;
+            CHECK_OK(sn_plan_simulate(nn, tok, hp, names, tasks, 2, 2, "task:", given ? none : NULL, 0, NULL, &sim,
+                                      &err),
+                     &err);
+            cJSON *sj = sim ? cJSON_Parse(sim) : NULL, *only = sj ? cJSON_GetArrayItem(sj, 3) : NULL;
+            CHECK(only && !strcmp(cJSON_GetObjectItem(only, "role")->valuestring, "only girl"));
+            const cJSON *op = only ? cJSON_GetObjectItem(only, "opened") : NULL;
+            CHECK_MSG(op && cJSON_GetArraySize(op) == (given ? 0 : 1), "extra attributes %s: 'only girl' opened %d",
+                      given ? "none" : "from the policies", op ? cJSON_GetArraySize(op) : -1);
+            cJSON_Delete(sj);
+            free(sim);
+        }
+        sn_plan_free(hp);
+    }
 
     /* Bad requests. */
     const char *missing[] = {"cat"};

@@ -82,7 +82,9 @@ int sn_plan_from_profile(sn_plan **out, const struct sn_profile *prof, const cha
 /* Each licence role (full, none, all but T, only T) with the plan's
  * unopened groups masked in the engine: every task's greedy exact-match
  * accuracy on `tests` (at most max_examples each). JSON array of roles,
- * malloc-ed. extra_attrs are held by every role but "no licence". */
+ * malloc-ed. extra_attrs are held by every role but "no licence" (NULL:
+ * the attributes the policies name besides task attributes, such as the
+ * tier a plan's --require added). */
 int sn_plan_simulate(struct sn_nn *nn, const struct sn_tokenizer *tok, const sn_plan *plan, const char *const *names,
                      const struct sn_task *const *tests, int n_tasks, int max_examples, const char *attr_prefix,
                      const char *const *extra_attrs, int n_extra, const sn_progress *progress, char **json_out,
